@@ -1,0 +1,23 @@
+# helgenom: clinical germline WGS, FASTQ -> CRAM + VCF + QC.
+# One rule file per pipeline stage; input functions and config/sample loading in common.smk.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/reference.smk"
+include: "workflow/rules/trim.smk"
+include: "workflow/rules/align.smk"
+include: "workflow/rules/call.smk"
+include: "workflow/rules/qc.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,135 @@
+"""The `helgenom` command: validate a run's inputs, run the demo, compare calls with a truth set."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from helgenom.config import ConfigError, validate_config
+from helgenom.reference import ReferenceError, check_fasta
+from helgenom.samplesheet import SampleSheetError, load_samplesheet
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check config, reference and sample sheets as the workflow does before any job."""
+    files = [Path(f) for f in args.configfile]
+    config: dict = {}
+    for path in files:
+        if not path.exists():
+            print(f"{path}: config file does not exist", file=sys.stderr)
+            return 2
+        config.update(yaml.safe_load(path.read_text()) or {})
+    try:
+        checked = validate_config(config, files)
+        check_fasta(checked["reference"]["fasta"])
+        samples = load_samplesheet(checked["samples"], checked["units"])
+    except (ConfigError, SampleSheetError, ReferenceError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    units = sum(len(s.units) for s in samples.values())
+    print(
+        f"OK: {len(samples)} sample(s), {units} unit(s), reference {checked['reference']['fasta']}"
+    )
+    return 0
+
+
+def snakemake_command(*extra: str, profile: str = "profiles/local") -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--profile",
+        str(REPO / profile),
+        *extra,
+    ]
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate the synthetic demo data (once) and run the whole pipeline on it."""
+    from helgenom.demo import demo_paths, generate_demo
+    from helgenom.truth import compare
+
+    workdir = Path(args.directory).resolve()
+    marker = workdir / "demo" / ".complete"
+    if marker.exists():
+        data = demo_paths(workdir / "demo")  # generated before: keep the files (and mtimes)
+    else:
+        print(f"helgenom demo: generating synthetic data in {workdir / 'demo'}", flush=True)
+        data = generate_demo(workdir / "demo")
+        marker.write_text("ok\n")
+    cmd = snakemake_command(
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(REPO / "config.yaml"),
+        "--cores",
+        str(args.cores),
+    )
+    print("helgenom demo: " + " ".join(cmd), flush=True)
+    status = subprocess.call(cmd, cwd=workdir)
+    if status:
+        return status
+    print("\nhelgenom demo: calls compared with the planted truth (confident regions)")
+    print(f"{'sample':10} {'type':6} {'TP':>5} {'FP':>5} {'FN':>5} {'recall':>7} {'precision':>9}")
+    for sample, truth in data.truth.items():
+        result = compare(
+            workdir / "results" / "vcf" / f"{sample}.vcf.gz",
+            truth,
+            data.reference,
+            data.confident_bed,
+        )
+        for kind, c in result.counts.items():
+            print(
+                f"{sample:10} {kind:6} {c.tp:5} {c.fp:5} {c.fn:5} {c.recall:7.3f} "
+                f"{c.precision:9.3f}"
+            )
+    print(f"\nOutputs: {workdir / 'results'} (cram/, vcf/, qc/multiqc/multiqc_report.html)")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from helgenom.truth import compare
+
+    result = compare(args.query, args.truth, args.reference, args.regions)
+    print(result.to_json())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="helgenom", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check config.yaml, reference and sample sheets")
+    p.add_argument("--configfile", nargs="+", default=["config.yaml"])
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("demo", help="run the pipeline end to end on synthetic demo data")
+    p.add_argument("--directory", default=str(REPO), help="run directory (default: the repo)")
+    p.add_argument("--cores", type=int, default=2)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("compare", help="compare a VCF with a truth VCF (exact alleles)")
+    p.add_argument("query")
+    p.add_argument("truth")
+    p.add_argument("--reference", required=True)
+    p.add_argument("--regions", help="BED of confident regions")
+    p.set_defaults(func=cmd_compare)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,723 @@
+"""Deterministic synthetic demo data for the helgenom quick start.
+
+``generate_demo`` writes, from nothing but a seed, everything a pipeline run needs:
+
+* ``reference/demo.fa`` (+ ``.fai``): two contigs of random sequence whose GC content varies in
+  blocks, with planted tandem repeats (STRs) and segmental duplicates. The repeat intervals are
+  written to ``reference/demo.repeats.bed``.
+* ``truth/<sample_id>.truth.vcf.gz`` (+ ``.tbi``): per-sample planted SNVs and indels (VCFv4.2,
+  left-aligned and normalised like ``bcftools norm -f``), and ``truth/confident.bed``: the
+  genome minus padded repeats and contig ends, where every truth variant lies.
+* ``fastq/<sample_id>_<unit_id>_R{1,2}.fastq.gz``: Illumina-like paired-end reads simulated
+  from the two haplotypes of each sample, with position-dependent substitution errors and
+  matching base qualities.
+* ``samples.tsv`` and ``units.tsv`` (FASTQ paths relative to the directory of ``units.tsv``).
+
+Only numpy and pysam are used. The same seed always gives byte-identical files, and every file
+is written to a temporary name in its final directory and then renamed, so an interrupted run
+never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pysam
+from numpy.typing import NDArray
+
+__all__ = [
+    "DEFAULT_SAMPLES",
+    "DemoData",
+    "DemoSample",
+    "generate_demo",
+    "main",
+    "unit_ids",
+]
+
+#: Bases are held as uint8 codes 0..3 = A, C, G, T; the complement of code ``c`` is ``3 - c``.
+BASES = b"ACGT"
+_CODE_TO_ASCII = np.frombuffer(BASES, dtype=np.uint8)
+
+CONTIG_NAMES: tuple[str, str] = ("demo1", "demo2")
+FASTA_LINE_WIDTH = 60
+END_MARGIN = 300  # no variants (and not confident) within this many bp of a contig end
+REPEAT_PAD = 150  # repeats are padded by this much when removed from the confident regions
+VARIANT_SPACING = 30  # minimum distance between two planted variants
+SNV_RATE = 1 / 1000
+INDEL_RATE = 1 / 8000
+MAX_INDEL = 10
+MAX_HOMOPOLYMER = 5  # indels never sit next to (or create) a homopolymer run longer than this
+HOM_ALT_FRACTION = 1 / 3
+FLOWCELL = "HDEMOXX1"
+FRAGMENT_MEAN = 400.0
+FRAGMENT_SD = 60.0
+FRAGMENT_MIN = 250
+FRAGMENT_MAX = 700
+ERROR_RATE_START = 0.001  # substitution rate at the first base of a read ...
+ERROR_RATE_END = 0.01  # ... rising log-linearly to this at the last base
+TAIL_FRACTION = 0.04  # fraction of reads that end in a low-quality tail
+MIN_GENOME_LENGTH = 30_000
+
+
+@dataclass(frozen=True)
+class DemoSample:
+    """One synthetic sample: its samples.tsv row and how to simulate it."""
+
+    sample_id: str
+    priority: str
+    sex: str
+    indication: str
+    units: int
+    seed_offset: int
+
+
+DEFAULT_SAMPLES: tuple[DemoSample, ...] = (
+    DemoSample("DEMO001", "acute", "female", "demo: synthetic genome", 2, 1),
+    DemoSample("DEMO002", "routine", "male", "demo: synthetic genome", 1, 2),
+)
+
+
+@dataclass(frozen=True)
+class DemoData:
+    """Paths of the files written by :func:`generate_demo`."""
+
+    outdir: Path
+    reference: Path
+    samples_tsv: Path
+    units_tsv: Path
+    truth: dict[str, Path]
+    confident_bed: Path
+
+
+@dataclass(frozen=True)
+class _Repeat:
+    contig: int  # index into the contig list
+    start: int  # 0-based, half-open
+    end: int
+    name: str
+
+
+@dataclass(frozen=True)
+class _Variant:
+    contig: int
+    pos0: int  # 0-based position of the first REF base (the anchor base for indels)
+    ref: str
+    alt: str
+    haps: tuple[bool, bool]  # which haplotypes carry the ALT allele
+
+    @property
+    def genotype(self) -> str:
+        return "1/1" if all(self.haps) else "0/1"
+
+    @property
+    def kind(self) -> str:
+        if len(self.ref) == len(self.alt):
+            return "snv"
+        return "ins" if len(self.alt) > len(self.ref) else "del"
+
+
+@dataclass(frozen=True)
+class _ReadPairs:
+    """Simulated read pairs (codes and phred scores) plus where each pair came from."""
+
+    seq1: NDArray[np.uint8]  # (n, read_length) base codes
+    seq2: NDArray[np.uint8]
+    qual1: NDArray[np.uint8]  # (n, read_length) phred scores
+    qual2: NDArray[np.uint8]
+    err1: NDArray[np.bool_]  # True where a sequencing error was introduced
+    err2: NDArray[np.bool_]
+    hap: NDArray[np.int64]  # haplotype (0/1) the fragment was drawn from
+    contig: NDArray[np.int64]
+    start: NDArray[np.int64]  # 0-based fragment start on that haplotype's contig
+    frag_len: NDArray[np.int64]
+    swapped: NDArray[np.bool_]  # True: R1 reads the reverse strand (fragment end)
+
+
+# --------------------------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _rng(seed: int, *stream: int) -> np.random.Generator:
+    """An independent, reproducible random stream for ``(seed, *stream)``."""
+    return np.random.default_rng([seed, *stream])
+
+
+def _decode(codes: NDArray[np.uint8]) -> str:
+    return _CODE_TO_ASCII[codes].tobytes().decode("ascii")
+
+
+def _encode(seq: str) -> NDArray[np.uint8]:
+    lut = np.full(256, 255, dtype=np.uint8)
+    lut[np.frombuffer(BASES, dtype=np.uint8)] = np.arange(4, dtype=np.uint8)
+    codes = lut[np.frombuffer(seq.encode("ascii"), dtype=np.uint8)]
+    if (codes == 255).any():
+        raise ValueError(f"non-ACGT base in {seq!r}")
+    return codes
+
+
+def _max_run(seq: str) -> int:
+    best = run = 0
+    prev = ""
+    for base in seq:
+        run = run + 1 if base == prev else 1
+        prev = base
+        best = max(best, run)
+    return best
+
+
+@contextmanager
+def _atomic(*paths: Path) -> Iterator[list[Path]]:
+    """Yield temporary paths next to ``paths``; rename each onto its path, in order, on success.
+
+    Nothing is renamed if the body raises, and the temporary files never outlive the block.
+    """
+    token = f"{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    tmps = []
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmps.append(path.with_name(f".{path.name}.{token}.tmp"))
+    try:
+        yield tmps
+        for tmp, path in zip(tmps, paths, strict=True):
+            os.replace(tmp, path)
+    finally:
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)
+
+
+def _write_text(path: Path, text: str) -> None:
+    with _atomic(path) as (tmp,):
+        tmp.write_text(text, encoding="ascii")
+
+
+# --------------------------------------------------------------------------------------------
+# reference
+# --------------------------------------------------------------------------------------------
+
+
+def _contig_lengths(genome_length: int) -> list[int]:
+    first = round(genome_length * 0.6)
+    return [first, genome_length - first]
+
+
+def _random_bases(rng: np.random.Generator, n: int, gc: float) -> NDArray[np.uint8]:
+    cum = np.cumsum([(1 - gc) / 2, gc / 2, gc / 2])
+    return np.searchsorted(cum, rng.random(n), side="right").astype(np.uint8)
+
+
+def _place(
+    rng: np.random.Generator,
+    length: int,
+    contig_len: int,
+    taken: list[tuple[int, int]],
+    gap: int,
+) -> int | None:
+    """A random start for an interval of ``length`` that keeps ``gap`` from ends and ``taken``."""
+    lo, hi = END_MARGIN + REPEAT_PAD + gap, contig_len - END_MARGIN - REPEAT_PAD - gap - length
+    if hi <= lo:
+        return None
+    for _ in range(1000):
+        start = int(rng.integers(lo, hi))
+        end = start + length
+        if all(end + gap <= s or start >= e + gap for s, e in taken):
+            return start
+    return None
+
+
+def _build_reference(
+    rng: np.random.Generator, genome_length: int
+) -> tuple[list[NDArray[np.uint8]], list[_Repeat]]:
+    lengths = _contig_lengths(genome_length)
+
+    # GC blocks of 5-20 kb; the GC values are stratified over [0.35, 0.60] and shuffled, so
+    # both ends of the range are always represented.
+    blocks: list[tuple[int, int]] = []  # (contig, block length)
+    for ci, clen in enumerate(lengths):
+        pos = 0
+        while pos < clen:
+            blen = min(int(rng.integers(5_000, 20_001)), clen - pos)
+            blocks.append((ci, blen))
+            pos += blen
+    n_blocks = len(blocks)
+    gcs = 0.35 + 0.25 * (np.arange(n_blocks) + rng.random(n_blocks)) / n_blocks
+    gcs = rng.permutation(gcs)
+    parts: list[list[NDArray[np.uint8]]] = [[] for _ in lengths]
+    for (ci, blen), gc in zip(blocks, gcs, strict=True):
+        parts[ci].append(_random_bases(rng, blen, float(gc)))
+    contigs = [np.concatenate(p) for p in parts]
+
+    repeats: list[_Repeat] = []
+    taken: list[list[tuple[int, int]]] = [[] for _ in lengths]
+
+    # Segmental duplicates: a 1-2 kb segment copied elsewhere with 1-2% substitutions.
+    n_segdups = 3 if genome_length >= 150_000 else 2
+    for i in range(1, n_segdups + 1):
+        seg_len = int(rng.integers(1_000, 2_001))
+        src_c = int(rng.integers(len(lengths)))
+        src = _place(rng, seg_len, lengths[src_c], taken[src_c], 500)
+        if src is None:
+            continue
+        taken[src_c].append((src, src + seg_len))
+        dst_c = int(rng.integers(len(lengths)))
+        dst = _place(rng, seg_len, lengths[dst_c], taken[dst_c], 500)
+        if dst is None:
+            taken[src_c].pop()
+            continue
+        taken[dst_c].append((dst, dst + seg_len))
+        copy = contigs[src_c][src : src + seg_len].copy()
+        divergence = float(rng.uniform(0.01, 0.02))
+        hit = rng.random(seg_len) < divergence
+        copy[hit] = (copy[hit] + rng.integers(1, 4, int(hit.sum()))) % 4
+        contigs[dst_c][dst : dst + seg_len] = copy
+        repeats.append(_Repeat(src_c, src, src + seg_len, f"SEGDUP{i}:source"))
+        repeats.append(_Repeat(dst_c, dst, dst + seg_len, f"SEGDUP{i}:copy"))
+
+    # Tandem repeats: 2-6 bp units (at least two distinct bases), 20-60 copies.
+    for ci, clen in enumerate(lengths):
+        for _ in range(max(2, round(clen / 40_000))):
+            unit_len = int(rng.integers(2, 7))
+            unit = rng.integers(0, 4, unit_len).astype(np.uint8)
+            while np.all(unit == unit[0]):
+                unit = rng.integers(0, 4, unit_len).astype(np.uint8)
+            copies = int(rng.integers(20, 61))
+            length = unit_len * copies
+            start = _place(rng, length, clen, taken[ci], 300)
+            if start is None:
+                continue
+            taken[ci].append((start, start + length))
+            contigs[ci][start : start + length] = np.tile(unit, copies)
+            repeats.append(_Repeat(ci, start, start + length, f"STR:{_decode(unit)}x{copies}"))
+
+    repeats.sort(key=lambda r: (r.contig, r.start))
+    return contigs, repeats
+
+
+def _confident_masks(lengths: Sequence[int], repeats: Sequence[_Repeat]) -> list[NDArray[np.bool_]]:
+    masks = []
+    for ci, clen in enumerate(lengths):
+        mask = np.zeros(clen, dtype=bool)
+        mask[END_MARGIN : clen - END_MARGIN] = True
+        for r in repeats:
+            if r.contig == ci:
+                mask[max(0, r.start - REPEAT_PAD) : r.end + REPEAT_PAD] = False
+        masks.append(mask)
+    return masks
+
+
+def _mask_intervals(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int(s), int(e)) for s, e in zip(edges[::2], edges[1::2], strict=True)]
+
+
+# --------------------------------------------------------------------------------------------
+# truth variants
+# --------------------------------------------------------------------------------------------
+
+
+def _indel_candidate(
+    rng: np.random.Generator, seq: str, p: int, kind: str
+) -> tuple[str, str] | None:
+    """REF/ALT for an indel anchored at ``p`` if it is already left-aligned and clean."""
+    size = int(rng.integers(1, MAX_INDEL + 1))
+    if kind == "del":
+        ref, alt = seq[p : p + size + 1], seq[p]
+        # A deletion can move left iff its last deleted base equals the anchor base.
+        if ref[-1] == ref[0]:
+            return None
+        edited = seq[p - 10 : p + 1] + seq[p + size + 1 : p + size + 11]
+    else:
+        ins = _decode(rng.integers(0, 4, size).astype(np.uint8))
+        # An insertion can move left iff its last base equals the anchor base.
+        if ins[-1] == seq[p]:
+            return None
+        ref, alt = seq[p], seq[p] + ins
+        edited = seq[p - 10 : p + 1] + ins + seq[p + 1 : p + 11]
+    context = seq[p - 10 : p + size + 11]
+    if max(_max_run(edited), _max_run(context)) > MAX_HOMOPOLYMER:
+        return None
+    return ref, alt
+
+
+def _plant_variants(
+    rng: np.random.Generator,
+    contigs: Sequence[NDArray[np.uint8]],
+    masks: Sequence[NDArray[np.bool_]],
+) -> list[_Variant]:
+    variants: list[_Variant] = []
+    for ci, (codes, allowed) in enumerate(zip(contigs, masks, strict=True)):
+        seq = _decode(codes)
+        positions = np.flatnonzero(allowed)
+        occupied = np.zeros(len(seq), dtype=bool)
+        n_allowed = len(positions)
+        n_indel = max(2, int(rng.poisson(n_allowed * INDEL_RATE)))
+        n_snv = max(2, int(rng.poisson(n_allowed * SNV_RATE)))
+        first_kind = int(rng.integers(2))
+        kinds = [("ins", "del")[(i + first_kind) % 2] for i in range(n_indel)] + ["snv"] * n_snv
+
+        for kind in kinds:
+            for _attempt in range(10_000):
+                p = int(positions[int(rng.integers(n_allowed))])
+                if kind == "snv":
+                    ref = seq[p]
+                    alt = "ACGT"[("ACGT".index(ref) + int(rng.integers(1, 4))) % 4]
+                    pair: tuple[str, str] | None = (ref, alt)
+                else:
+                    pair = _indel_candidate(rng, seq, p, kind)
+                if pair is None:
+                    continue
+                span_end = p + len(pair[0])
+                if not allowed[p:span_end].all() or occupied[p:span_end].any():
+                    continue
+                occupied[max(0, p - VARIANT_SPACING) : span_end + VARIANT_SPACING] = True
+                if rng.random() < HOM_ALT_FRACTION:
+                    haps = (True, True)
+                else:
+                    haps = (True, False) if rng.integers(2) == 0 else (False, True)
+                variants.append(_Variant(ci, p, pair[0], pair[1], haps))
+                break
+    variants.sort(key=lambda v: (v.contig, v.pos0))
+    return variants
+
+
+def _haplotypes(
+    contigs: Sequence[NDArray[np.uint8]], variants: Sequence[_Variant]
+) -> list[list[NDArray[np.uint8]]]:
+    """``[hap][contig]`` sequences with the ALT alleles of each haplotype applied."""
+    haps: list[list[NDArray[np.uint8]]] = []
+    for h in (0, 1):
+        per_contig = []
+        for ci, codes in enumerate(contigs):
+            pieces: list[NDArray[np.uint8]] = []
+            cursor = 0
+            for v in variants:
+                if v.contig != ci or not v.haps[h]:
+                    continue
+                pieces.append(codes[cursor : v.pos0])
+                pieces.append(_encode(v.alt))
+                cursor = v.pos0 + len(v.ref)
+            pieces.append(codes[cursor:])
+            per_contig.append(np.concatenate(pieces))
+        haps.append(per_contig)
+    return haps
+
+
+# --------------------------------------------------------------------------------------------
+# reads
+# --------------------------------------------------------------------------------------------
+
+
+def _error_profile(read_length: int) -> NDArray[np.float64]:
+    frac = np.arange(read_length) / max(1, read_length - 1)
+    return ERROR_RATE_START * (ERROR_RATE_END / ERROR_RATE_START) ** frac
+
+
+def _sequence_errors(
+    rng: np.random.Generator, reads: NDArray[np.uint8]
+) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.bool_]]:
+    """Add substitution errors; return (reads, phred qualities, error mask)."""
+    n, length = reads.shape
+    frac = np.arange(length) / max(1, length - 1)
+    err = rng.random((n, length)) < _error_profile(length)[None, :]
+
+    # Good bases: high quality that drifts down along the read. Error bases: Q2-12.
+    good_q = np.rint(rng.normal(38.0 - 6.0 * frac, 2.0, (n, length)))
+    qual = np.clip(good_q, 20, 41).astype(np.uint8)
+    qual[err] = rng.integers(2, 13, int(err.sum())).astype(np.uint8)
+
+    # A few reads end in a low-quality tail (Q5-15) whose errors follow their quality.
+    has_tail = rng.random(n) < TAIL_FRACTION
+    tail_start = rng.integers(int(0.7 * length), length, n)
+    tail = has_tail[:, None] & (np.arange(length)[None, :] >= tail_start[:, None])
+    n_tail = int(tail.sum())
+    tail_q = rng.integers(5, 16, n_tail).astype(np.uint8)
+    qual[tail] = tail_q
+    err[tail] = rng.random(n_tail) < 10.0 ** (-tail_q / 10.0)
+
+    out = reads.copy()
+    n_err = int(err.sum())
+    out[err] = (out[err] + rng.integers(1, 4, n_err)) % 4
+    return out.astype(np.uint8), qual, err
+
+
+def _simulate_pairs(
+    rng: np.random.Generator,
+    haplotypes: Sequence[Sequence[NDArray[np.uint8]]],
+    n_pairs: int,
+    read_length: int,
+) -> _ReadPairs:
+    """Simulate ``n_pairs`` read pairs from ``haplotypes[hap][contig]`` (vectorised)."""
+    n_haps, n_contigs = len(haplotypes), len(haplotypes[0])
+    flat = np.concatenate([c for hap in haplotypes for c in hap])
+    lens = np.array([[len(c) for c in hap] for hap in haplotypes], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lens.ravel())[:-1]]).reshape(lens.shape)
+
+    hap = rng.integers(0, n_haps, n_pairs)
+    contig = rng.choice(n_contigs, size=n_pairs, p=lens[0] / lens[0].sum())
+    lo, hi = max(FRAGMENT_MIN, read_length), max(FRAGMENT_MAX, read_length)
+    frag = np.clip(np.rint(rng.normal(FRAGMENT_MEAN, FRAGMENT_SD, n_pairs)), lo, hi)
+    frag = np.minimum(frag.astype(np.int64), lens[hap, contig])
+    start = (rng.random(n_pairs) * (lens[hap, contig] - frag + 1)).astype(np.int64)
+    swapped = rng.random(n_pairs) < 0.5
+
+    base = offsets[hap, contig] + start
+    cols = np.arange(read_length)
+    fwd = flat[base[:, None] + cols[None, :]]
+    rev = 3 - flat[(base + frag - read_length)[:, None] + cols[None, ::-1]]
+    r1 = np.where(swapped[:, None], rev, fwd).astype(np.uint8)
+    r2 = np.where(swapped[:, None], fwd, rev).astype(np.uint8)
+    seq1, qual1, err1 = _sequence_errors(rng, r1)
+    seq2, qual2, err2 = _sequence_errors(rng, r2)
+    return _ReadPairs(
+        seq1, seq2, qual1, qual2, err1, err2, hap, contig.astype(np.int64), start, frag, swapped
+    )
+
+
+def _fastq_bytes(
+    names: Sequence[bytes], seqs: NDArray[np.uint8], quals: NDArray[np.uint8], comment: bytes
+) -> bytes:
+    n, length = seqs.shape
+    width = length + 1
+    seq_rows = np.empty((n, width), dtype=np.uint8)
+    seq_rows[:, :length] = _CODE_TO_ASCII[seqs]
+    seq_rows[:, length] = ord("\n")
+    qual_rows = np.empty((n, width), dtype=np.uint8)
+    qual_rows[:, :length] = quals + 33
+    qual_rows[:, length] = ord("\n")
+    sb, qb = seq_rows.tobytes(), qual_rows.tobytes()
+    parts: list[bytes] = []
+    for i, name in enumerate(names):
+        parts += [b"@", name, comment, sb[i * width : (i + 1) * width], b"+\n"]
+        parts.append(qb[i * width : (i + 1) * width])
+    return b"".join(parts)
+
+
+def _write_gzip(path: Path, data: bytes) -> None:
+    with _atomic(path) as (tmp,), open(tmp, "wb") as raw:
+        # filename="" and mtime=0 keep the gzip header free of names and times.
+        gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=4, mtime=0)
+        with gz:
+            gz.write(data)
+
+
+# --------------------------------------------------------------------------------------------
+# writers
+# --------------------------------------------------------------------------------------------
+
+
+def _write_fasta(path: Path, names: Sequence[str], contigs: Sequence[NDArray[np.uint8]]) -> None:
+    lines: list[str] = []
+    for name, codes in zip(names, contigs, strict=True):
+        seq = _decode(codes)
+        lines.append(f">{name}")
+        lines += [seq[i : i + FASTA_LINE_WIDTH] for i in range(0, len(seq), FASTA_LINE_WIDTH)]
+    fai = path.with_name(path.name + ".fai")
+    with _atomic(path, fai) as (tmp, tmp_fai):
+        tmp.write_text("\n".join(lines) + "\n", encoding="ascii")
+        pysam.faidx(str(tmp))  # writes <tmp>.fai
+        os.replace(tmp.with_name(tmp.name + ".fai"), tmp_fai)
+
+
+def _write_truth_vcf(
+    path: Path,
+    sample_id: str,
+    names: Sequence[str],
+    lengths: Sequence[int],
+    variants: Sequence[_Variant],
+) -> None:
+    header = [
+        "##fileformat=VCFv4.2",
+        '##FILTER=<ID=PASS,Description="All filters passed">',
+        "##source=helgenom.demo",
+        "##reference=demo.fa",
+        *(f"##contig=<ID={n},length={ln}>" for n, ln in zip(names, lengths, strict=True)),
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        "\t".join(
+            ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", sample_id]
+        ),
+    ]
+    records = [
+        f"{names[v.contig]}\t{v.pos0 + 1}\t.\t{v.ref}\t{v.alt}\t.\tPASS\t.\tGT\t{v.genotype}"
+        for v in variants
+    ]
+    tbi = path.with_name(path.name + ".tbi")
+    with _atomic(path, tbi) as (tmp_gz, tmp_tbi):
+        plain = tmp_gz.with_name(tmp_gz.name + ".vcf")
+        try:
+            plain.write_text("\n".join(header + records) + "\n", encoding="ascii")
+            pysam.tabix_compress(str(plain), str(tmp_gz), force=True)
+            pysam.tabix_index(str(tmp_gz), preset="vcf", force=True, index=str(tmp_tbi))
+        finally:
+            plain.unlink(missing_ok=True)
+
+
+def _bed_text(rows: Sequence[tuple[str, int, int] | tuple[str, int, int, str]]) -> str:
+    return "".join("\t".join(str(x) for x in row) + "\n" for row in rows)
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+
+
+def unit_ids(sample: DemoSample) -> list[str]:
+    """Unit ids (flowcell.lane) of a demo sample, e.g. ``["HDEMOXX1.1", "HDEMOXX1.2"]``."""
+    return [f"{FLOWCELL}.{lane}" for lane in range(1, sample.units + 1)]
+
+
+def demo_paths(outdir: Path, samples: Sequence[DemoSample] = DEFAULT_SAMPLES) -> DemoData:
+    """The paths of a demo data set under ``outdir`` (written or not), without generating it."""
+    outdir = Path(outdir)
+    return DemoData(
+        outdir=outdir,
+        reference=outdir / "reference" / "demo.fa",
+        samples_tsv=outdir / "samples.tsv",
+        units_tsv=outdir / "units.tsv",
+        truth={s.sample_id: outdir / "truth" / f"{s.sample_id}.truth.vcf.gz" for s in samples},
+        confident_bed=outdir / "truth" / "confident.bed",
+    )
+
+
+def generate_demo(
+    outdir: Path,
+    *,
+    seed: int = 20261126,
+    genome_length: int = 250_000,
+    coverage: float = 30.0,
+    samples: Sequence[DemoSample] = DEFAULT_SAMPLES,
+    read_length: int = 150,
+) -> DemoData:
+    """Write the synthetic demo data set under ``outdir`` and return its paths."""
+    if seed < 0:
+        raise ValueError("seed must be non-negative")
+    if genome_length < MIN_GENOME_LENGTH:
+        raise ValueError(f"genome_length must be at least {MIN_GENOME_LENGTH}")
+    if coverage <= 0:
+        raise ValueError("coverage must be positive")
+    if not 30 <= read_length <= FRAGMENT_MAX:
+        raise ValueError(f"read_length must be between 30 and {FRAGMENT_MAX}")
+    if not samples:
+        raise ValueError("at least one sample is needed")
+    ids = [s.sample_id for s in samples]
+    if len(set(ids)) != len(ids):
+        raise ValueError("sample ids must be unique")
+    if any(s.units < 1 for s in samples):
+        raise ValueError("every sample needs at least one unit")
+
+    outdir = Path(outdir)
+    names = list(CONTIG_NAMES)
+    contigs, repeats = _build_reference(_rng(seed, 0), genome_length)
+    lengths = [len(c) for c in contigs]
+
+    reference = outdir / "reference" / "demo.fa"
+    _write_fasta(reference, names, contigs)
+    _write_text(
+        outdir / "reference" / "demo.repeats.bed",
+        _bed_text([(names[r.contig], r.start, r.end, r.name) for r in repeats]),
+    )
+
+    masks = _confident_masks(lengths, repeats)
+    confident_bed = outdir / "truth" / "confident.bed"
+    _write_text(
+        confident_bed,
+        _bed_text([(names[ci], s, e) for ci, m in enumerate(masks) for s, e in _mask_intervals(m)]),
+    )
+
+    truth: dict[str, Path] = {}
+    unit_rows: list[str] = []
+    n_pairs_total = round(coverage * genome_length / (2 * read_length))
+    for sample in samples:
+        variants = _plant_variants(_rng(seed, sample.seed_offset, 1), contigs, masks)
+        vcf = outdir / "truth" / f"{sample.sample_id}.truth.vcf.gz"
+        _write_truth_vcf(vcf, sample.sample_id, names, lengths, variants)
+        truth[sample.sample_id] = vcf
+
+        haplotypes = _haplotypes(contigs, variants)
+        base, extra = divmod(n_pairs_total, sample.units)
+        for i, unit_id in enumerate(unit_ids(sample)):
+            n_pairs = base + (1 if i < extra else 0)
+            pairs = _simulate_pairs(
+                _rng(seed, sample.seed_offset, 2, i), haplotypes, n_pairs, read_length
+            )
+            lane = unit_id.rsplit(".", 1)[1]
+            read_names = [
+                f"{sample.sample_id}:{FLOWCELL}:{lane}:{n}".encode() for n in range(1, n_pairs + 1)
+            ]
+            fq = {}
+            for mate, seqs, quals in ((1, pairs.seq1, pairs.qual1), (2, pairs.seq2, pairs.qual2)):
+                rel = f"fastq/{sample.sample_id}_{unit_id}_R{mate}.fastq.gz"
+                comment = f" {mate}:N:0:1\n".encode()
+                _write_gzip(outdir / rel, _fastq_bytes(read_names, seqs, quals, comment))
+                fq[mate] = rel
+            unit_rows.append(
+                "\t".join(
+                    [
+                        sample.sample_id,
+                        unit_id,
+                        fq[1],
+                        fq[2],
+                        "ILLUMINA",
+                        f"{sample.sample_id}-LIB1",
+                    ]
+                )
+            )
+
+    samples_tsv = outdir / "samples.tsv"
+    _write_text(
+        samples_tsv,
+        "sample_id\tsex\tpriority\tindication\n"
+        + "".join(f"{s.sample_id}\t{s.sex}\t{s.priority}\t{s.indication}\n" for s in samples),
+    )
+    units_tsv = outdir / "units.tsv"
+    _write_text(
+        units_tsv,
+        "sample_id\tunit_id\tfq1\tfq2\tplatform\tlibrary\n" + "".join(r + "\n" for r in unit_rows),
+    )
+    return DemoData(outdir, reference, samples_tsv, units_tsv, truth, confident_bed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m helgenom.demo --outdir demo``."""
+    parser = argparse.ArgumentParser(
+        prog="helgenom-demo",
+        description="Write a deterministic synthetic reference, truth set and FASTQ files.",
+    )
+    parser.add_argument("--outdir", type=Path, default=Path("demo"), help="default: %(default)s")
+    parser.add_argument("--seed", type=int, default=20261126, help="default: %(default)s")
+    parser.add_argument(
+        "--genome-length", type=int, default=250_000, help="total bp (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--coverage", type=float, default=30.0, help="per-sample depth (default: %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    try:
+        data = generate_demo(
+            args.outdir, seed=args.seed, genome_length=args.genome_length, coverage=args.coverage
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    elapsed = time.perf_counter() - began
+    print(
+        f"demo data for {len(data.truth)} samples written to {data.outdir} in {elapsed:.1f} s\n"
+        f"  reference: {data.reference}\n  samples:   {data.samples_tsv}\n"
+        f"  units:     {data.units_tsv}\n  confident: {data.confident_bed}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
