@@ -55,6 +55,7 @@ def local_version(tool: str) -> str | None:
             shell=True,
             capture_output=True,
             text=True,
+            errors="replace",
             timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired):

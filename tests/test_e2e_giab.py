@@ -1,0 +1,238 @@
+"""End to end on real data: GIAB NA12878 reads over hg19 chr20:10.0-10.1 Mb (the slice)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pysam
+import pytest
+from helgenom.truth import compare
+from workflow_helpers import REPO, snakemake, write_run_dir
+
+pytestmark = pytest.mark.e2e
+
+SAMPLE = "NA12878"
+# 24 chunks of ~46 kb: chunk boundaries fall inside the 100 kb covered by reads.
+CHUNKS = 24
+
+
+def _giab_run_dir(run_dir: Path, giab: Path) -> Path:
+    reads = giab / "reads"
+    write_run_dir(
+        run_dir,
+        samples=[
+            {
+                "sample_id": SAMPLE,
+                "sex": "female",
+                "priority": "acute",
+                "indication": "validation: GIAB reference material",
+            }
+        ],
+        units=[
+            {
+                "sample_id": SAMPLE,
+                "unit_id": "C0D8DACXX.1",
+                "fq1": str(reads / "NA12878_chr20_10mb_R1.fastq.gz"),
+                "fq2": str(reads / "NA12878_chr20_10mb_R2.fastq.gz"),
+                "platform": "ILLUMINA",
+                "library": "NA12878-PG",
+            }
+        ],
+        reference=giab / "slice" / "chr20_9995001_11095000.fa",
+        build="giab-slice",
+        extra_config={"calling": {"chunks": CHUNKS}},
+    )
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def run2(giab: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The GIAB slice run with 2 cores."""
+    run_dir = _giab_run_dir(tmp_path_factory.mktemp("giab2"), giab)
+    snakemake(run_dir, cores=2)
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def run1(giab: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same run with 1 core (every tool single-threaded)."""
+    run_dir = _giab_run_dir(tmp_path_factory.mktemp("giab1"), giab)
+    snakemake(run_dir, cores=1)
+    return run_dir
+
+
+def _records(vcf: Path) -> list[str]:
+    with gzip.open(vcf, "rt") as handle:
+        return [line for line in handle if not line.startswith("#")]
+
+
+def test_all_confident_truth_variants_called_with_correct_genotype(run2: Path, giab: Path) -> None:
+    result = compare(
+        run2 / "results" / "vcf" / f"{SAMPLE}.vcf.gz",
+        giab / "slice" / "truth_shifted.vcf.gz",
+        giab / "slice" / "chr20_9995001_11095000.fa",
+        giab / "slice" / "confident_shifted.bed",
+    )
+    total = result.total()
+    assert total.tp == 49, result.false_negatives
+    assert total.fn == 0
+    assert total.genotype_match == 49, result.genotype_mismatches
+    assert total.fp == 0, result.false_positives
+
+
+def test_snp_recall_over_whole_truth_span(run2: Path, giab: Path) -> None:
+    result = compare(
+        run2 / "results" / "vcf" / f"{SAMPLE}.vcf.gz",
+        giab / "slice" / "truth_shifted.vcf.gz",
+        giab / "slice" / "chr20_9995001_11095000.fa",
+    )
+    snp = result.counts["snp"]
+    assert snp.tp + snp.fn == 186  # the slice truth holds 186 SNPs (221 variants in all)
+    assert snp.recall >= 0.99
+
+
+def test_vcf_sample_index_and_filters(run2: Path) -> None:
+    vcf = run2 / "results" / "vcf" / f"{SAMPLE}.vcf.gz"
+    assert (vcf.parent / f"{vcf.name}.tbi").exists()
+    with pysam.VariantFile(str(vcf)) as handle:
+        assert list(handle.header.samples) == [SAMPLE]
+        filters = set(handle.header.filters)
+        assert {"LowQual", "LowDepth", "StrandBias"} <= filters
+        assert "Variant quality below 20" in handle.header.filters["LowQual"].description
+        records = list(handle)
+    assert all(len(r.alts) == 1 for r in records), "multi-allelic records must be split"
+    positions = [r.pos for r in records]
+    assert positions == sorted(positions)
+    # The gathered VCF holds records from several chunks, each record exactly once.
+    beds = sorted((run2 / "results" / "calls" / "chunks").glob("*.bed"))
+    assert len(beds) == CHUNKS
+    starts = [int(b.read_text().split("\t")[1]) for b in beds]
+    used = {sum(1 for s in starts if s < pos) for pos in positions}
+    assert len(used) >= 2
+    assert len({(r.pos, r.ref, r.alts) for r in records}) == len(records)
+
+
+def test_cram_holds_every_input_read(run2: Path, giab: Path) -> None:
+    names: dict[str, int] = {}
+    for mate in ("R1", "R2"):
+        with pysam.FastxFile(str(giab / "reads" / f"NA12878_chr20_10mb_{mate}.fastq.gz")) as fq:
+            for rec in fq:
+                names[rec.name] = names.get(rec.name, 0) + 1
+    seen: dict[str, int] = {}
+    cram = run2 / "results" / "cram" / f"{SAMPLE}.cram"
+    ref = run2 / "reference" / "giab-slice.fa"
+    with pysam.AlignmentFile(str(cram), reference_filename=str(ref)) as aln:
+        for read in aln.fetch(until_eof=True):
+            if read.is_secondary or read.is_supplementary:
+                continue
+            seen[read.query_name] = seen.get(read.query_name, 0) + 1
+    assert seen == names
+    assert len(names) == 25_839
+
+
+def test_cram_header_and_index(run2: Path) -> None:
+    cram = run2 / "results" / "cram" / f"{SAMPLE}.cram"
+    assert (cram.parent / f"{cram.name}.crai").exists()
+    header = subprocess.run(
+        ["samtools", "view", "-H", str(cram)], capture_output=True, text=True, check=True
+    ).stdout
+    sq = [line for line in header.splitlines() if line.startswith("@SQ")]
+    assert sq and all("\tM5:" in line for line in sq)
+    programs = [line for line in header.splitlines() if line.startswith("@PG")]
+    assert any("PN:bwa" in line for line in programs)
+    assert any("markdup" in line for line in programs)
+    rg = [line for line in header.splitlines() if line.startswith("@RG")]
+    assert rg == [
+        "@RG\tID:NA12878.C0D8DACXX.1\tSM:NA12878\tPU:C0D8DACXX.1\tLB:NA12878-PG\tPL:ILLUMINA"
+    ]
+    check = subprocess.run(
+        ["samtools", "quickcheck", "-v", str(cram)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    stats = (run2 / "results" / "qc" / "samtools" / f"{SAMPLE}.markdup.txt").read_text()
+    assert "DUPLICATE TOTAL" in stats
+
+
+def test_qc_outputs(run2: Path) -> None:
+    qc = run2 / "results" / "qc"
+    for path in (
+        qc / "multiqc" / "multiqc_report.html",
+        qc / "samtools" / f"{SAMPLE}.stats.txt",
+        qc / "samtools" / f"{SAMPLE}.flagstat.txt",
+        qc / "mosdepth" / f"{SAMPLE}.mosdepth.summary.txt",
+        qc / "bcftools" / f"{SAMPLE}.stats.txt",
+        qc / "fastp" / SAMPLE / f"{SAMPLE}_C0D8DACXX.1.fastp.json",
+        qc / "fastp" / SAMPLE / f"{SAMPLE}_C0D8DACXX.1.fastp.html",
+    ):
+        assert path.stat().st_size > 0, path
+    table = (qc / "coverage_mqc.tsv").read_text().splitlines()
+    row = dict(zip(table[-2].split("\t"), table[-1].split("\t"), strict=True))
+    assert row["Sample"] == SAMPLE
+    # ~52x over 100 kb of a 1.1 Mb slice: ~4-5x mean over the whole slice.
+    assert 3 < float(row["mean_coverage"]) < 8
+    versions = (run2 / "results" / "versions.yaml").read_text()
+    assert "bwa: 0.7.17" in versions and "bcftools: '1.16'" in versions
+
+
+def test_intermediates_removed(run2: Path) -> None:
+    assert not list((run2 / "results").glob("trimmed/**/*.fastq.gz"))
+    assert not list((run2 / "results").glob("align/**/*.bam"))
+    assert not list((run2 / "results").glob("calls/*/chunks/*.bcf"))
+
+
+def test_vcf_records_identical_with_one_and_two_threads(run1: Path, run2: Path) -> None:
+    vcf = Path("results") / "vcf" / f"{SAMPLE}.vcf.gz"
+    assert _records(run1 / vcf) == _records(run2 / vcf)
+    assert len(_records(run2 / vcf)) > 200
+
+
+def test_second_run_does_nothing(run2: Path) -> None:
+    before = {p: p.stat().st_mtime_ns for p in (run2 / "results").rglob("*") if p.is_file()}
+    proc = snakemake(run2)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    after = {p: p.stat().st_mtime_ns for p in (run2 / "results").rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_rerun_after_kill_completes_with_same_results(
+    run2: Path, giab: Path, tmp_path: Path
+) -> None:
+    run_dir = _giab_run_dir(tmp_path / "killed", giab)
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--profile",
+        str(REPO / "profiles" / "local"),
+        "--directory",
+        str(run_dir),
+        "--cores",
+        "2",
+    ]
+    log = (tmp_path / "first.log").open("w")
+    proc = subprocess.Popen(
+        cmd, cwd=run_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    # Kill the whole run (scheduler and tools) as a crashed node would, mid-alignment.
+    align_log = run_dir / "logs" / "align_bwa" / SAMPLE / "C0D8DACXX.1.log"
+    deadline = time.monotonic() + 300
+    while not align_log.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (run_dir / "results" / "vcf" / f"{SAMPLE}.vcf.gz").exists()
+
+    snakemake(run_dir, "--unlock")
+    snakemake(run_dir)
+    vcf = Path("results") / "vcf" / f"{SAMPLE}.vcf.gz"
+    assert _records(run_dir / vcf) == _records(run2 / vcf)
