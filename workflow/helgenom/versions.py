@@ -37,7 +37,12 @@ TOOLS: dict[str, Tool] = {
         Tool("bgzip", "htslib", "bgzip --version", r"^bgzip \(htslib\) (\d+\.\d+(?:\.\d+)?)"),
         Tool("fastp", "fastp", "fastp --version", r"fastp (\d+\.\d+\.\d+)"),
         Tool("mosdepth", "mosdepth", "mosdepth --version", r"mosdepth (\d+\.\d+\.\d+)"),
-        Tool("multiqc", "multiqc", "multiqc --version", r"version (\d+\.\d+(?:\.\d+)?)"),
+        Tool(
+            "multiqc",
+            "multiqc",
+            "multiqc --version",
+            r'(?:version |"config_version": ")(\d+\.\d+(?:\.\d+)?)',
+        ),
     )
 }
 

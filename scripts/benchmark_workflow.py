@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Benchmark: the GIAB slice through the workflow (local profile) vs a bare shell chain.
+
+Both run the same tool commands with the same thread counts on the same 2 cores; the bare
+chain is a bash script with the obvious parallelism (calling chunks two at a time, the QC
+tools side by side). Prints wall and CPU seconds of both and the ratio; target: workflow
+wall time <= 1.5 x the bare chain.
+
+    .venv/bin/python scripts/benchmark_workflow.py [--repeats 2] [--chunks 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow"))
+sys.path.insert(0, str(REPO / "tests"))
+
+from helgenom.calling import soft_filter_pipeline  # noqa: E402
+from helgenom.config import validate_config  # noqa: E402
+from workflow_helpers import write_run_dir  # noqa: E402
+
+TESTDATA = Path(os.environ.get("HELGENOM_TESTDATA", REPO.parent / "shared" / "testdata"))
+GIAB = TESTDATA / "giab-na12878-chr20"
+
+BARE_CHAIN = r"""
+set -euo pipefail
+mkdir -p ref out/qc
+gzip -cdf {fasta} > ref/g.fa
+samtools faidx ref/g.fa
+samtools dict --assembly giab-slice --uri g.fa -o ref/g.dict ref/g.fa
+bwa index ref/g.fa 2> /dev/null
+fastp --in1 {r1} --in2 {r2} --out1 out/t1.fq.gz --out2 out/t2.fq.gz \
+  --detect_adapter_for_pe --disable_quality_filtering --disable_length_filtering \
+  --compression 1 --thread 2 {fastp_extra} --json out/qc/fastp.json --html out/qc/fastp.html \
+  2> /dev/null
+bwa mem -K 100000000 -Y -t 2 -R '{rg}' -H ref/g.dict ref/g.fa out/t1.fq.gz out/t2.fq.gz \
+  2> /dev/null | samtools fixmate -m -u - - | samtools sort -@ 2 -m 768M -T out/sort -o out/u.bam -
+samtools merge -u -o - out/u.bam \
+  | samtools markdup -@ 2 -T out/md -f out/qc/markdup.txt --reference ref/g.fa -O cram \
+    --write-index - out/s.cram
+{python} -c "
+import sys; sys.path.insert(0, '{workflow}')
+from helgenom.calling import write_chunk_beds
+write_chunk_beds('ref/g.fa.fai', ['out/c%04d.bed' % i for i in range({chunks})])"
+ls out/c*.bed | sed 's/.bed$//' | xargs -P 2 -I{{}} sh -c \
+  "bcftools mpileup --fasta-ref ref/g.fa --regions-file {{}}.bed \
+   --annotate FORMAT/AD,FORMAT/DP,FORMAT/SP {mpileup} -Ou out/s.cram 2> /dev/null \
+   | bcftools call {call} -Ob -o {{}}.bcf"
+bcftools concat -Ou out/c*.bcf | bcftools norm --fasta-ref ref/g.fa --multiallelics -both -Ou \
+  {filters} | bcftools view -Oz -o out/s.vcf.gz
+tabix -p vcf out/s.vcf.gz
+samtools stats -@ 2 --reference ref/g.fa out/s.cram > out/qc/stats.txt &
+samtools flagstat -@ 2 --input-fmt-option reference=ref/g.fa out/s.cram > out/qc/flagstat.txt &
+mosdepth --threads 2 --no-per-base --fast-mode --fasta ref/g.fa out/qc/md out/s.cram &
+bcftools stats --fasta-ref ref/g.fa --apply-filters PASS out/s.vcf.gz > out/qc/bcfstats.txt &
+wait
+multiqc --force --no-ansi --outdir out/qc/multiqc out/qc > /dev/null 2>&1
+"""
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command and all its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def setup_run(run_dir: Path, chunks: int) -> Path:
+    reads = GIAB / "reads"
+    return write_run_dir(
+        run_dir,
+        samples=[
+            {
+                "sample_id": "NA12878",
+                "sex": "female",
+                "priority": "acute",
+                "indication": "benchmark",
+            }
+        ],
+        units=[
+            {
+                "sample_id": "NA12878",
+                "unit_id": "C0D8DACXX.1",
+                "fq1": str(reads / "NA12878_chr20_10mb_R1.fastq.gz"),
+                "fq2": str(reads / "NA12878_chr20_10mb_R2.fastq.gz"),
+                "platform": "ILLUMINA",
+                "library": "NA12878-PG",
+            }
+        ],
+        reference=GIAB / "slice" / "chr20_9995001_11095000.fa",
+        build="giab-slice",
+        extra_config={"calling": {"chunks": chunks}},
+    )
+
+
+def bare_script(chunks: int) -> str:
+    config = validate_config(
+        {"samples": "s", "units": "u", "reference": {"fasta": "f", "build": "b"}}
+    )
+    reads = GIAB / "reads"
+    return BARE_CHAIN.format(
+        fasta=GIAB / "slice" / "chr20_9995001_11095000.fa",
+        r1=reads / "NA12878_chr20_10mb_R1.fastq.gz",
+        r2=reads / "NA12878_chr20_10mb_R2.fastq.gz",
+        rg=r"@RG\tID:NA12878.C0D8DACXX.1\tSM:NA12878\tPU:C0D8DACXX.1\tLB:NA12878-PG\tPL:ILLUMINA",
+        fastp_extra=config["trimming"]["extra"],
+        mpileup=config["calling"]["mpileup_extra"],
+        call=config["calling"]["call_extra"],
+        filters=soft_filter_pipeline(config["calling"]["filters"]),
+        workflow=REPO / "workflow",
+        chunks=chunks,
+        python=sys.executable,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--chunks", type=int, default=4)
+    args = parser.parse_args()
+    if not GIAB.exists():
+        print(f"GIAB test data not found at {GIAB} (set HELGENOM_TESTDATA)", file=sys.stderr)
+        return 2
+    rows = []
+    for i in range(args.repeats):
+        with tempfile.TemporaryDirectory(prefix="helgenom-bench-") as tmp:
+            bare_dir = Path(tmp) / "bare"
+            bare_dir.mkdir()
+            (bare_dir / "chain.sh").write_text(bare_script(args.chunks))
+            bare = timed(["bash", "chain.sh"], bare_dir)
+            run_dir = Path(tmp) / "workflow"
+            setup_run(run_dir, args.chunks)
+            flow = timed(
+                [
+                    sys.executable,
+                    "-m",
+                    "snakemake",
+                    "--snakefile",
+                    str(REPO / "Snakefile"),
+                    "--profile",
+                    str(REPO / "profiles" / "local"),
+                    "--cores",
+                    "2",
+                    "--directory",
+                    str(run_dir),
+                    "--quiet",
+                    "all",
+                ],
+                run_dir,
+            )
+            shutil.rmtree(tmp, ignore_errors=True)
+        rows.append((i + 1, *bare, *flow))
+        print(f"repeat {i + 1}: bare {bare[0]:.1f}s wall, workflow {flow[0]:.1f}s wall", flush=True)
+    print()
+    print(
+        f"{'repeat':>6} {'bare wall':>10} {'bare CPU':>9} {'wf wall':>8} {'wf CPU':>7} "
+        f"{'wall ratio':>10} {'CPU ratio':>9}"
+    )
+    for n, bw, bc, fw, fc in rows:
+        print(
+            f"{n:>6} {bw:>10.1f} {bc:>9.1f} {fw:>8.1f} {fc:>7.1f} {fw / bw:>10.2f} {fc / bc:>9.2f}"
+        )
+    bare_wall = statistics.median(r[1] for r in rows)
+    flow_wall = statistics.median(r[3] for r in rows)
+    print(
+        f"\nmedian of {args.repeats}: bare {bare_wall:.1f}s, workflow {flow_wall:.1f}s wall, "
+        f"ratio {flow_wall / bare_wall:.2f} (target <= 1.5)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
