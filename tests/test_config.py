@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from helgenom.config import ConfigError, validate_config
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 import pytest
+
 from helgenom import demo
 from helgenom.demo import DEFAULT_SAMPLES, DemoData, DemoSample, generate_demo
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from helgenom.demo import DEFAULT_SAMPLES, demo_paths
 from helgenom.truth import compare
 

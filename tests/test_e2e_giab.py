@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pysam
 import pytest
+
 from helgenom.truth import compare
 from workflow_helpers import REPO, snakemake, write_run_dir
 
@@ -22,7 +23,7 @@ SAMPLE = "NA12878"
 CHUNKS = 24
 
 
-def _giab_run_dir(run_dir: Path, giab: Path) -> Path:
+def _giab_run_dir(run_dir: Path, giab: Path, aligner: str = "bwa") -> Path:
     reads = giab / "reads"
     write_run_dir(
         run_dir,
@@ -46,7 +47,7 @@ def _giab_run_dir(run_dir: Path, giab: Path) -> Path:
         ],
         reference=giab / "slice" / "chr20_9995001_11095000.fa",
         build="giab-slice",
-        extra_config={"calling": {"chunks": CHUNKS}},
+        extra_config={"calling": {"chunks": CHUNKS}, "alignment": {"aligner": aligner}},
     )
     return run_dir
 
@@ -236,3 +237,25 @@ def test_rerun_after_kill_completes_with_same_results(
     snakemake(run_dir)
     vcf = Path("results") / "vcf" / f"{SAMPLE}.vcf.gz"
     assert _records(run_dir / vcf) == _records(run2 / vcf)
+
+
+def test_minimap2_aligner_finds_all_confident_variants(giab: Path, tmp_path: Path) -> None:
+    run_dir = _giab_run_dir(tmp_path / "mm2", giab, aligner="minimap2")
+    snakemake(run_dir)
+    header = subprocess.run(
+        ["samtools", "view", "-H", str(run_dir / "results" / "cram" / f"{SAMPLE}.cram")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "PN:minimap2" in header and "PN:bwa" not in header
+    result = compare(
+        run_dir / "results" / "vcf" / f"{SAMPLE}.vcf.gz",
+        giab / "slice" / "truth_shifted.vcf.gz",
+        giab / "slice" / "chr20_9995001_11095000.fa",
+        giab / "slice" / "confident_shifted.bed",
+    )
+    total = result.total()
+    assert (total.tp, total.fp, total.fn, total.genotype_match) == (49, 0, 0, 49)
+    versions = (run_dir / "results" / "versions.yaml").read_text()
+    assert "minimap2: '2.24'" in versions

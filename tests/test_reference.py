@@ -4,6 +4,7 @@ import gzip
 from pathlib import Path
 
 import pytest
+
 from helgenom.reference import (
     Contig,
     Interval,

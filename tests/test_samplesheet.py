@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
+
 from helgenom import samplesheet as ss
 from helgenom.samplesheet import (
     PLATFORMS,
@@ -26,7 +28,6 @@ from helgenom.samplesheet import (
     read_group,
     read_group_fields,
 )
-from jsonschema import Draft202012Validator
 
 GIAB_READS = Path(__file__).resolve().parents[1].parent / "shared/testdata/giab-na12878-chr20/reads"
 GIAB_R1 = GIAB_READS / "NA12878_chr20_10mb_R1.fastq.gz"

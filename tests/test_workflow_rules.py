@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from helgenom.demo import generate_demo
 from helgenom.versions import TOOLS, env_pins, local_version, tools_in_command
 from workflow_helpers import REPO, load_workflow_rules, write_run_dir

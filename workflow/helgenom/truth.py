@@ -104,7 +104,7 @@ def normalised_variants(
     """Variants of the first sample after `bcftools norm -m -both -f reference`."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "norm.vcf"
-        subprocess.run(
+        proc = subprocess.run(
             [
                 "bcftools",
                 "norm",
@@ -119,10 +119,11 @@ def normalised_variants(
                 str(out),
                 str(vcf),
             ],
-            check=True,
             capture_output=True,
             text=True,
         )
+        if proc.returncode != 0:
+            raise ValueError(f"{vcf}: bcftools norm failed: {proc.stderr.strip()[-500:]}")
         with pysam.VariantFile(str(out)) as handle:
             for rec in handle:
                 if pass_only and rec.filter.keys() not in ([], ["PASS"]):
