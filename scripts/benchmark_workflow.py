@@ -24,11 +24,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
-sys.path.insert(0, str(REPO / "tests"))
 
 from helgenom.calling import soft_filter_pipeline  # noqa: E402
 from helgenom.config import validate_config  # noqa: E402
-from workflow_helpers import write_run_dir  # noqa: E402
+from helgenom.runs import snakemake_command, write_giab_run_dir  # noqa: E402
 
 TESTDATA = Path(os.environ.get("HELGENOM_TESTDATA", REPO.parent / "shared" / "testdata"))
 GIAB = TESTDATA / "giab-na12878-chr20"
@@ -80,34 +79,6 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
     return wall, cpu
 
 
-def setup_run(run_dir: Path, chunks: int) -> Path:
-    reads = GIAB / "reads"
-    return write_run_dir(
-        run_dir,
-        samples=[
-            {
-                "sample_id": "NA12878",
-                "sex": "female",
-                "priority": "acute",
-                "indication": "benchmark",
-            }
-        ],
-        units=[
-            {
-                "sample_id": "NA12878",
-                "unit_id": "C0D8DACXX.1",
-                "fq1": str(reads / "NA12878_chr20_10mb_R1.fastq.gz"),
-                "fq2": str(reads / "NA12878_chr20_10mb_R2.fastq.gz"),
-                "platform": "ILLUMINA",
-                "library": "NA12878-PG",
-            }
-        ],
-        reference=GIAB / "slice" / "chr20_9995001_11095000.fa",
-        build="giab-slice",
-        extra_config={"calling": {"chunks": chunks}},
-    )
-
-
 def bare_script(chunks: int) -> str:
     config = validate_config(
         {"samples": "s", "units": "u", "reference": {"fasta": "f", "build": "b"}}
@@ -143,26 +114,10 @@ def main() -> int:
             bare_dir.mkdir()
             (bare_dir / "chain.sh").write_text(bare_script(args.chunks))
             bare = timed(["bash", "chain.sh"], bare_dir)
-            run_dir = Path(tmp) / "workflow"
-            setup_run(run_dir, args.chunks)
-            flow = timed(
-                [
-                    sys.executable,
-                    "-m",
-                    "snakemake",
-                    "--snakefile",
-                    str(REPO / "Snakefile"),
-                    "--profile",
-                    str(REPO / "profiles" / "local"),
-                    "--cores",
-                    "2",
-                    "--directory",
-                    str(run_dir),
-                    "--quiet",
-                    "all",
-                ],
-                run_dir,
+            run_dir = write_giab_run_dir(
+                Path(tmp) / "workflow", GIAB, extra_config={"calling": {"chunks": args.chunks}}
             )
+            flow = timed(snakemake_command(run_dir, "--quiet", "all", cores=2), run_dir)
             shutil.rmtree(tmp, ignore_errors=True)
         rows.append((i + 1, *bare, *flow))
         print(f"repeat {i + 1}: bare {bare[0]:.1f}s wall, workflow {flow[0]:.1f}s wall", flush=True)

@@ -6,50 +6,26 @@ import gzip
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pysam
 import pytest
 
+from helgenom.runs import GIAB_SAMPLE as SAMPLE
+from helgenom.runs import snakemake_command, write_giab_run_dir
 from helgenom.truth import compare
-from workflow_helpers import REPO, snakemake, write_run_dir
+from workflow_helpers import snakemake
 
 pytestmark = pytest.mark.e2e
 
-SAMPLE = "NA12878"
 # 24 chunks of ~46 kb: chunk boundaries fall inside the 100 kb covered by reads.
 CHUNKS = 24
 
 
 def _giab_run_dir(run_dir: Path, giab: Path, aligner: str = "bwa") -> Path:
-    reads = giab / "reads"
-    write_run_dir(
-        run_dir,
-        samples=[
-            {
-                "sample_id": SAMPLE,
-                "sex": "female",
-                "priority": "acute",
-                "indication": "validation: GIAB reference material",
-            }
-        ],
-        units=[
-            {
-                "sample_id": SAMPLE,
-                "unit_id": "C0D8DACXX.1",
-                "fq1": str(reads / "NA12878_chr20_10mb_R1.fastq.gz"),
-                "fq2": str(reads / "NA12878_chr20_10mb_R2.fastq.gz"),
-                "platform": "ILLUMINA",
-                "library": "NA12878-PG",
-            }
-        ],
-        reference=giab / "slice" / "chr20_9995001_11095000.fa",
-        build="giab-slice",
-        extra_config={"calling": {"chunks": CHUNKS}, "alignment": {"aligner": aligner}},
-    )
-    return run_dir
+    extra = {"calling": {"chunks": CHUNKS}, "alignment": {"aligner": aligner}}
+    return write_giab_run_dir(run_dir, giab, extra_config=extra)
 
 
 @pytest.fixture(scope="module")
@@ -205,19 +181,7 @@ def test_rerun_after_kill_completes_with_same_results(
     run2: Path, giab: Path, tmp_path: Path
 ) -> None:
     run_dir = _giab_run_dir(tmp_path / "killed", giab)
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--profile",
-        str(REPO / "profiles" / "local"),
-        "--directory",
-        str(run_dir),
-        "--cores",
-        "2",
-    ]
+    cmd = snakemake_command(run_dir)
     log = (tmp_path / "first.log").open("w")
     proc = subprocess.Popen(
         cmd, cwd=run_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from conftest import GIAB
 from helgenom import samplesheet as ss
 from helgenom.samplesheet import (
     PLATFORMS,
@@ -29,14 +30,11 @@ from helgenom.samplesheet import (
     read_group_fields,
 )
 
-GIAB_READS = Path(__file__).resolve().parents[1].parent / "shared/testdata/giab-na12878-chr20/reads"
+GIAB_READS = GIAB / "reads"
 GIAB_R1 = GIAB_READS / "NA12878_chr20_10mb_R1.fastq.gz"
 GIAB_R2 = GIAB_READS / "NA12878_chr20_10mb_R2.fastq.gz"
 GIAB_ORPHANS = GIAB_READS / "NA12878_chr20_10mb_orphans.fastq.gz"
-needs_giab = pytest.mark.skipif(
-    not (GIAB_R1.is_file() and GIAB_R2.is_file() and GIAB_ORPHANS.is_file()),
-    reason="GIAB NA12878 chr20 test reads not available",
-)
+needs_giab = pytest.mark.usefixtures("giab")  # skipped without the data (fails under CI)
 
 SAMPLES_HEADER = ["sample_id", "sex", "priority", "indication", "received"]
 UNITS_HEADER = ["sample_id", "unit_id", "fq1", "fq2", "platform", "library"]

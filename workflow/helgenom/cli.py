@@ -12,9 +12,8 @@ import yaml
 
 from helgenom.config import ConfigError, validate_config
 from helgenom.reference import ReferenceError, check_fasta
+from helgenom.runs import REPO, snakemake_command
 from helgenom.samplesheet import SampleSheetError, load_samplesheet
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -40,19 +39,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def snakemake_command(*extra: str, profile: str = "profiles/local") -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--profile",
-        str(REPO / profile),
-        *extra,
-    ]
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the synthetic demo data (once) and run the whole pipeline on it."""
     from helgenom.demo import demo_paths, generate_demo
@@ -66,14 +52,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"helgenom demo: generating synthetic data in {workdir / 'demo'}", flush=True)
         data = generate_demo(workdir / "demo")
         marker.write_text("ok\n")
-    cmd = snakemake_command(
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(REPO / "config.yaml"),
-        "--cores",
-        str(args.cores),
-    )
+    cmd = snakemake_command(workdir, "--configfile", str(REPO / "config.yaml"), cores=args.cores)
     print("helgenom demo: " + " ".join(cmd), flush=True)
     status = subprocess.call(cmd, cwd=workdir)
     if status:

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pysam
 
+# Headers written by bcftools 1.16 declare INFO/MQ as Integer; newer htslib warns about it.
+pysam.set_verbosity(0)
+
 
 @dataclass(frozen=True)
 class Variant:

@@ -1,0 +1,79 @@
+# shellcheck shell=bash
+# Shared settings and helpers for scripts/slurm/start.sh and stop.sh (sourced, not run).
+#
+# Everything is configurable through the environment; the defaults give the one
+# test cluster that helgenom's tests and CI use:
+#   HELGENOM_SLURM_DIR            state dir (configs, spool, logs, pid files, MariaDB datadir)
+#                                 default /var/tmp/helgenom-slurm
+#   HELGENOM_SLURM_CLUSTER        cluster name (lower case), default helgenom
+#   HELGENOM_SLURMCTLD_PORT       default 6817
+#   HELGENOM_SLURMD_PORT          default 6818
+#   HELGENOM_SLURMDBD_PORT        default 6819 (DbdPort = AccountingStoragePort)
+#   HELGENOM_SLURM_MARIADB_PORT   default 3307 (private mariadbd, bound to 127.0.0.1)
+#   HELGENOM_SLURM_ETC_CONF       where clients look by default, default /etc/slurm/slurm.conf;
+#                                 set to the empty string to not install it there (second cluster)
+#   HELGENOM_SLURM_NODE           node name, default `hostname -s`
+#   HELGENOM_SLURM_TIMEOUT        seconds to wait for each daemon, default 60
+#   HELGENOM_SLURM_EXTRA_ACCOUNTS extra accounts to create (comma or space separated)
+
+SLURM_STATE_DIR=${HELGENOM_SLURM_DIR:-/var/tmp/helgenom-slurm}
+SLURM_CLUSTER=${HELGENOM_SLURM_CLUSTER:-helgenom}
+SLURMCTLD_PORT=${HELGENOM_SLURMCTLD_PORT:-6817}
+SLURMD_PORT=${HELGENOM_SLURMD_PORT:-6818}
+SLURMDBD_PORT=${HELGENOM_SLURMDBD_PORT:-6819}
+MARIADB_PORT=${HELGENOM_SLURM_MARIADB_PORT:-3307}
+ETC_CONF=${HELGENOM_SLURM_ETC_CONF-/etc/slurm/slurm.conf}
+WAIT_TIMEOUT=${HELGENOM_SLURM_TIMEOUT:-60}
+
+# Layout of the state dir.
+S_ETC=$SLURM_STATE_DIR/etc            # slurm.conf, slurmdbd.conf
+S_RUN=$SLURM_STATE_DIR/run            # slurm daemons' pid files
+S_LOG=$SLURM_STATE_DIR/log            # slurm daemons' logs
+S_SPOOL=$SLURM_STATE_DIR/spool        # StateSaveLocation (ctld), SlurmdSpoolDir (d)
+S_MUNGE=$SLURM_STATE_DIR/munge        # key, socket, log, pid, seed of the private munged
+S_DB=$SLURM_STATE_DIR/mariadb         # private mariadbd: data/, socket, pid, error log
+SLURM_CONF_FILE=$S_ETC/slurm.conf
+SLURMDBD_CONF_FILE=$S_ETC/slurmdbd.conf
+MUNGE_SOCKET=$S_MUNGE/munge.socket
+MARIADB_SOCKET=$S_DB/mariadbd.sock
+STATE_MARKER=$SLURM_STATE_DIR/.helgenom-slurm
+# First line of every slurm.conf we write; stop.sh only removes files that carry it.
+CONF_MARKER="# helgenom-slurm-managed: $SLURM_STATE_DIR"
+
+# name  pid file  process name (/proc/PID/comm)  log file, in start order.
+DAEMONS=(munged mariadbd slurmdbd slurmctld slurmd)
+declare -A PIDFILE=(
+  [munged]=$S_MUNGE/munged.pid
+  [mariadbd]=$S_DB/mariadbd.pid
+  [slurmdbd]=$S_RUN/slurmdbd.pid
+  [slurmctld]=$S_RUN/slurmctld.pid
+  [slurmd]=$S_RUN/slurmd.pid
+)
+declare -A LOGFILE=(
+  [munged]=$S_MUNGE/munged.log
+  [mariadbd]=$S_DB/mariadbd.err
+  [slurmdbd]=$S_LOG/slurmdbd.log
+  [slurmctld]=$S_LOG/slurmctld.log
+  [slurmd]=$S_LOG/slurmd.log
+)
+
+log() { printf 'helgenom-slurm: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# pid_of NAME: print the pid from NAME's pid file if that process is alive and is NAME.
+pid_of() {
+  local name=$1 file=${PIDFILE[$1]} pid comm
+  [ -r "$file" ] || return 1
+  read -r pid <"$file" 2>/dev/null || return 1
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [ -r "/proc/$pid/comm" ] || return 1
+  read -r comm <"/proc/$pid/comm" 2>/dev/null || return 1
+  # comm is at most 15 characters.
+  [ "$comm" = "${name:0:15}" ] || return 1
+  printf '%s\n' "$pid"
+}
+
+# Slurm client commands against this cluster, never hanging.
+sl() { SLURM_CONF=$SLURM_CONF_FILE timeout 15 "$@"; }
+
+now() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
