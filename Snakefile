@@ -17,6 +17,15 @@ include: "workflow/rules/call.smk"
 include: "workflow/rules/qc.smk"
 
 
+# Seconds-long steps run in the Snakemake process itself, never as cluster jobs.
+localrules:
+    all,
+    genome_chunks,
+    coverage_summary,
+    tool_version,
+    versions,
+
+
 rule all:
     input:
         final_outputs(),

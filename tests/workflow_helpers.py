@@ -37,7 +37,7 @@ def chdir(path: Path):  # noqa: ANN201
         os.chdir(old)
 
 
-def load_workflow_rules(run_dir: Path) -> list[Any]:
+def load_workflow_rules(run_dir: Path, config: dict[str, Any] | None = None) -> list[Any]:
     """The workflow's Rule objects, loaded through Snakemake's API in `run_dir`."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
@@ -45,7 +45,7 @@ def load_workflow_rules(run_dir: Path) -> list[Any]:
     with chdir(run_dir), SnakemakeApi(OutputSettings()) as api:
         workflow_api = api.workflow(
             resource_settings=ResourceSettings(cores=2),
-            config_settings=ConfigSettings(),
+            config_settings=ConfigSettings(config=config or {}),
             snakefile=REPO / "Snakefile",
             workdir=run_dir,
         )

@@ -1,14 +1,18 @@
-"""Resource requests (memory, runtime) of each rule as functions of its input size.
+"""Resource requests (memory, runtime, partition) of each rule as functions of its input size.
 
-Declared once here, used by the rules through `common.smk`; site profiles override threads
-and cap requests (see profiles/). Figures are for 2 x 150 bp Illumina WGS: a 30x genome is
-about 310 million read pairs, ~60-70 GB of gzipped FASTQ, ~15-20 GB of CRAM.
+Declared once here and used by every rule through `common.smk`; a site profile selects the
+site (`config: site=...`), whose partitions and limits (helgenom.sites) decide the partition
+and cap the request. Figures are for 2 x 150 bp Illumina WGS: a 30x genome is ~310 million
+read pairs, ~65 GB of gzipped FASTQ, ~60 GB of unit BAMs, ~18 GB of CRAM. CPU minutes per GB
+are from published bwa/samtools/bcftools throughput on 30x genomes, rounded up.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from helgenom.sites import Request, Site, fit
 
 
 @dataclass(frozen=True)
@@ -24,29 +28,44 @@ class Estimate:
 # reserves 1024 MB per thread, so sort buffers and bwa's per-thread memory both fit.
 SORT_MEM_PER_THREAD_MB = 768
 
-# Tuned from the benchmark files of local runs; conservative for WGS scale.
 ESTIMATES: dict[str, Estimate] = {
-    "reference": Estimate(8000, 2000, 0, 30, 60),
-    "fastp": Estimate(1000, 0, 300, 5, 4),
-    "align": Estimate(7000, 0, 1024, 10, 90),
-    "markdup": Estimate(3000, 0, 200, 10, 6),
-    "call": Estimate(1000, 0, 0, 10, 30),
-    "gather": Estimate(1000, 0, 0, 5, 2),
-    "qc": Estimate(2000, 0, 0, 10, 5),
+    # bwa index of GRCh38 (~3.1 GB): ~5 GB memory, ~1-1.5 h.
+    "reference": Estimate(6000, 1000, 0, 20, 30),
+    # fastp: ~4 CPU min per GB of gzipped FASTQ.
+    "fastp": Estimate(2000, 0, 300, 5, 4),
+    # bwa mem (+ fixmate, sort): ~160 CPU hours for 30x (~120 CPU min per GB of trimmed FASTQ).
+    "align": Estimate(7000, 0, 1024, 15, 120),
+    # merge + markdup + CRAM encoding: ~12 CPU min per GB of unit BAMs.
+    "markdup": Estimate(4000, 0, 300, 15, 12),
+    # bcftools mpileup | call: ~45 CPU hours over a 30x genome (~150 CPU min per GB of CRAM);
+    # call_chunk divides its input size by the number of chunks.
+    "call": Estimate(1500, 0, 0, 10, 150),
+    "gather": Estimate(2000, 0, 0, 10, 20),
+    # samtools stats/flagstat, mosdepth on the CRAM: ~5 CPU min per GB.
+    "qc": Estimate(3000, 0, 0, 10, 5),
     "multiqc": Estimate(4000, 0, 0, 10, 0),
-    "small": Estimate(500, 0, 0, 5, 0),
+    "small": Estimate(1000, 0, 0, 5, 0),
 }
 
 
 def mem_mb(kind: str, input_mb: float, threads: int = 1, attempt: int = 1) -> int:
-    """Memory request in MB; grows by half with every retry."""
+    """Memory need in MB; grows by half with every retry."""
     e = ESTIMATES[kind]
     need = e.mem_base_mb + e.mem_per_gb_mb * input_mb / 1024 + e.mem_per_thread_mb * threads
     return int(math.ceil(need * (1 + 0.5 * (attempt - 1)) / 100) * 100)
 
 
 def runtime_min(kind: str, input_mb: float, threads: int = 1, attempt: int = 1) -> int:
-    """Walltime request in minutes; doubles with every retry."""
+    """Walltime need in minutes; doubles with every retry."""
     e = ESTIMATES[kind]
     need = e.runtime_base_min + e.runtime_per_gb_cpu_min * input_mb / 1024 / max(threads, 1)
     return int(math.ceil(need * 2 ** (attempt - 1)))
+
+
+def request(kind: str, input_mb: float, threads: int, attempt: int, site: Site | None) -> Request:
+    """What a job asks for: its needs, fitted to a partition of `site` when one is set."""
+    mem = mem_mb(kind, input_mb, threads, attempt)
+    runtime = runtime_min(kind, input_mb, threads, attempt)
+    if site is None:
+        return Request("", threads, mem, runtime, False)
+    return fit(site, threads, mem, runtime)

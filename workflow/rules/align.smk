@@ -23,8 +23,7 @@ rule align_bwa:
         sort_mem_mb=res.SORT_MEM_PER_THREAD_MB,
     threads: 8
     resources:
-        mem_mb=mem("align"),
-        runtime=runtime("align"),
+        **job_resources("align"),
     conda:
         "../../envs/bwa.yaml"
     shell:
@@ -52,8 +51,7 @@ rule align_minimap2:
         sort_mem_mb=res.SORT_MEM_PER_THREAD_MB,
     threads: 8
     resources:
-        mem_mb=mem("align"),
-        runtime=runtime("align"),
+        **job_resources("align"),
     conda:
         "../../envs/minimap2.yaml"
     shell:
@@ -77,8 +75,7 @@ rule markdup_cram:
         "benchmarks/markdup_cram/{sample}.tsv"
     threads: 4
     resources:
-        mem_mb=mem("markdup"),
-        runtime=runtime("markdup"),
+        **job_resources("markdup"),
     conda:
         "../../envs/samtools.yaml"
     shell:

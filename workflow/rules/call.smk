@@ -18,10 +18,7 @@ rule call_chunk:
         call=config["calling"]["call_extra"],
     threads: 1
     resources:
-        mem_mb=mem("call"),
-        runtime=lambda wc, input, threads, attempt: res.runtime_min(
-            "call", input.size_mb / N_CHUNKS, threads, attempt
-        ),
+        **job_resources("call", size_factor=1 / N_CHUNKS),
     conda:
         "../../envs/bcftools.yaml"
     shell:
@@ -45,8 +42,7 @@ rule gather_calls:
         filters=soft_filter_pipeline(config["calling"]["filters"]),
     threads: 1
     resources:
-        mem_mb=mem("gather"),
-        runtime=runtime("gather"),
+        **job_resources("gather"),
     conda:
         "../../envs/bcftools.yaml"
     shell:

@@ -1,5 +1,6 @@
 # Config and sample-sheet loading (validated before any job starts) and every input function.
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from helgenom.calling import soft_filter_pipeline  # noqa: E402
 from helgenom.config import ConfigError, validate_config  # noqa: E402
 from helgenom.reference import ReferenceError, check_fasta  # noqa: E402
 from helgenom.samplesheet import SampleSheetError, load_samplesheet, read_group  # noqa: E402
+from helgenom.sites import get_site  # noqa: E402
 from helgenom.versions import TOOLS  # noqa: E402
 
 
@@ -138,16 +140,35 @@ def versions_tools():
     return sorted(tools)
 
 
-# ---- resources (see workflow/helgenom/resources.py) ----------------------------------------
-def mem(kind):
-    def f(wildcards, input, threads, attempt):
-        return res.mem_mb(kind, input.size_mb, threads, attempt)
+# ---- resources (see workflow/helgenom/resources.py and sites.py) ---------------------------
+# A site profile sets `site`; requests are then fitted to that site's partitions.
+SITE = get_site(config["site"]) if config.get("site") else None
+if SITE is not None and not os.environ.get("HELGENOM_SLURM_ACCOUNT"):
+    raise WorkflowError(
+        f"helgenom: the {SITE.title} profile submits with the Slurm account in the environment "
+        "variable HELGENOM_SLURM_ACCOUNT, which is not set. Fix: export "
+        "HELGENOM_SLURM_ACCOUNT=<your project/account> (see README.md, Running on the HPC sites)."
+    )
 
-    return f
 
+def job_resources(kind, size_factor=1.0):
+    """mem_mb, runtime (and slurm_partition on a site) of a rule, from its input size."""
 
-def runtime(kind):
-    def f(wildcards, input, threads, attempt):
-        return res.runtime_min(kind, input.size_mb, threads, attempt)
+    def request(input, threads, attempt):
+        return res.request(kind, input.size_mb * size_factor, threads, attempt, SITE)
 
-    return f
+    def mem_mb(wildcards, input, threads, attempt):
+        return request(input, threads, attempt).mem_mb
+
+    def runtime(wildcards, input, threads, attempt):
+        return request(input, threads, attempt).runtime_min
+
+    def slurm_partition(wildcards, input, threads, attempt):
+        return request(input, threads, attempt).partition
+
+    out = {"mem_mb": mem_mb, "runtime": runtime}
+    if SITE is not None:
+        out["slurm_partition"] = slurm_partition
+    for f in out.values():  # what the resources are made of, for tests and reports
+        f.kind, f.size_factor = kind, size_factor
+    return out

@@ -14,8 +14,7 @@ rule samtools_stats:
         "benchmarks/samtools_stats/{sample}.tsv"
     threads: 2
     resources:
-        mem_mb=mem("qc"),
-        runtime=runtime("qc"),
+        **job_resources("qc"),
     conda:
         "../../envs/samtools.yaml"
     shell:
@@ -34,8 +33,7 @@ rule samtools_flagstat:
         "benchmarks/samtools_flagstat/{sample}.tsv"
     threads: 2
     resources:
-        mem_mb=mem("qc"),
-        runtime=runtime("qc"),
+        **job_resources("qc"),
     conda:
         "../../envs/samtools.yaml"
     shell:
@@ -58,8 +56,7 @@ rule mosdepth:
         prefix=lambda wc: f"results/qc/mosdepth/{wc.sample}",
     threads: 2
     resources:
-        mem_mb=mem("qc"),
-        runtime=runtime("qc"),
+        **job_resources("qc"),
     conda:
         "../../envs/mosdepth.yaml"
     shell:
@@ -80,8 +77,7 @@ rule bcftools_stats:
         "benchmarks/bcftools_stats/{sample}.tsv"
     threads: 1
     resources:
-        mem_mb=mem("qc"),
-        runtime=runtime("qc"),
+        **job_resources("qc"),
     conda:
         "../../envs/bcftools.yaml"
     shell:
@@ -102,8 +98,7 @@ rule coverage_summary:
         thresholds=config["qc"]["coverage_thresholds"],
     threads: 1
     resources:
-        mem_mb=mem("small"),
-        runtime=runtime("small"),
+        **job_resources("small"),
     run:
         from helgenom.qc import read_mosdepth, write_coverage_mqc
 
@@ -128,8 +123,7 @@ rule multiqc:
         outdir="results/qc/multiqc",
     threads: 1
     resources:
-        mem_mb=mem("multiqc"),
-        runtime=runtime("multiqc"),
+        **job_resources("multiqc"),
     conda:
         "../../envs/multiqc.yaml"
     shell:
@@ -150,8 +144,7 @@ rule tool_version:
     priority: -10
     threads: 1
     resources:
-        mem_mb=mem("small"),
-        runtime=runtime("small"),
+        **job_resources("small"),
     conda:
         lambda wc: f"../../envs/{TOOL_ENVS[wc.tool]}.yaml"
     shell:
@@ -172,8 +165,7 @@ rule versions:
         "benchmarks/versions.tsv"
     threads: 1
     resources:
-        mem_mb=mem("small"),
-        runtime=runtime("small"),
+        **job_resources("small"),
     run:
         from helgenom.versions import write_versions
 

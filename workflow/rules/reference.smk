@@ -13,8 +13,7 @@ rule reference_fasta:
         f"{REF_DIR}/benchmarks/reference_fasta.tsv"
     threads: 1
     resources:
-        mem_mb=mem("small"),
-        runtime=runtime("reference"),
+        **job_resources("small"),
     conda:
         "../../envs/samtools.yaml"
     shell:
@@ -33,8 +32,7 @@ rule reference_faidx:
         f"{REF_DIR}/benchmarks/reference_faidx.tsv"
     threads: 1
     resources:
-        mem_mb=mem("small"),
-        runtime=runtime("small"),
+        **job_resources("small"),
     conda:
         "../../envs/samtools.yaml"
     shell:
@@ -55,8 +53,7 @@ rule reference_dict:
         uri=Path(REF_FA).name,
     threads: 1
     resources:
-        mem_mb=mem("small"),
-        runtime=runtime("small"),
+        **job_resources("small"),
     conda:
         "../../envs/samtools.yaml"
     shell:
@@ -76,8 +73,7 @@ rule reference_bwa_index:
         f"{REF_DIR}/benchmarks/reference_bwa_index.tsv"
     threads: 1
     resources:
-        mem_mb=mem("reference"),
-        runtime=runtime("reference"),
+        **job_resources("reference"),
     conda:
         "../../envs/bwa.yaml"
     shell:
@@ -95,8 +91,7 @@ rule reference_minimap2_index:
         f"{REF_DIR}/benchmarks/reference_minimap2_index.tsv"
     threads: 2
     resources:
-        mem_mb=mem("reference"),
-        runtime=runtime("reference"),
+        **job_resources("reference"),
     conda:
         "../../envs/minimap2.yaml"
     shell:
@@ -114,8 +109,7 @@ rule genome_chunks:
         "benchmarks/genome_chunks.tsv"
     threads: 1
     resources:
-        mem_mb=mem("small"),
-        runtime=runtime("small"),
+        **job_resources("small"),
     run:
         from helgenom.calling import write_chunk_beds
 

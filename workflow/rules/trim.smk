@@ -19,8 +19,7 @@ rule fastp:
         extra=config["trimming"]["extra"],
     threads: 2
     resources:
-        mem_mb=mem("fastp"),
-        runtime=runtime("fastp"),
+        **job_resources("fastp"),
     conda:
         "../../envs/fastp.yaml"
     shell:

@@ -1,0 +1,166 @@
+"""The site profiles: true to each site, and every rule's 30x WGS request fits its limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import yaml
+
+from helgenom import resources as res
+from helgenom.demo import generate_demo
+from helgenom.sites import SITES
+from workflow_helpers import REPO, load_workflow_rules, write_run_dir
+
+GB = 1024  # MB
+# Input sizes of each rule's job for one 30x WGS sample (~310 million 2x150 bp read pairs)
+# sequenced as a single unit (the worst case: all reads in one alignment job), GRCh38.
+WGS_INPUT_MB = {
+    "reference_fasta": 0.9 * GB,
+    "reference_faidx": 3.1 * GB,
+    "reference_dict": 3.1 * GB,
+    "reference_bwa_index": 3.1 * GB,
+    "reference_minimap2_index": 3.1 * GB,
+    "fastp": 65 * GB,
+    "align_bwa": 80 * GB + 5.5 * GB,  # trimmed FASTQ (fast compression) + bwa index
+    "align_minimap2": 80 * GB + 7 * GB,
+    "markdup_cram": 62 * GB + 3.1 * GB,  # unit BAMs + reference
+    "call_chunk": 18 * GB + 3.1 * GB,  # CRAM + reference (divided by the chunk count)
+    "gather_calls": 0.6 * GB + 3.1 * GB,
+    "samtools_stats": 18 * GB + 3.1 * GB,
+    "samtools_flagstat": 18 * GB + 3.1 * GB,
+    "mosdepth": 18 * GB + 3.1 * GB,
+    "bcftools_stats": 0.2 * GB + 3.1 * GB,
+    "multiqc": 0.1 * GB,
+}
+LOCAL_RULES = {"all", "genome_chunks", "coverage_summary", "tool_version", "versions"}
+MIN_JOB_MINUTES = 10  # shorter jobs flood the scheduler (grouped or local instead)
+
+
+def _profile(site: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO / "profiles" / site / "config.v8+.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("profiles")
+    data = generate_demo(run_dir / "demo", genome_length=40_000, coverage=2)
+    fq = data.outdir / "fastq"
+    write_run_dir(
+        run_dir,
+        samples=[{"sample_id": "S1", "sex": "female", "priority": "routine", "indication": "x"}],
+        units=[{"sample_id": "S1", "unit_id": "FC1.1", "platform": "ILLUMINA", "library": "L1",
+                "fq1": str(fq / "DEMO001_HDEMOXX1.1_R1.fastq.gz"),
+                "fq2": str(fq / "DEMO001_HDEMOXX1.1_R2.fastq.gz")}],
+        reference=data.reference,
+        build="demo",
+    )  # fmt: skip
+    return run_dir
+
+
+def _fn(rule: Any, resource: str) -> Any:
+    """The function behind a rule's resource (Snakemake wraps it in a Resource object)."""
+    value = rule.resources[resource]
+    return getattr(value, "_evaluator", value)
+
+
+def _site_rules(site: str, run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    monkeypatch.setenv("HELGENOM_SLURM_ACCOUNT", "test-account")
+    return load_workflow_rules(run_dir, config={"site": site})
+
+
+@pytest.mark.parametrize("site", sorted(SITES))
+def test_profile_is_a_slurm_profile_true_to_its_site(site: str) -> None:
+    profile = _profile(site)
+    assert profile["executor"] == "slurm"
+    assert profile["config"] == {"site": site}
+    assert profile["retries"] >= 1 and profile["rerun-incomplete"] is True
+    assert profile["latency-wait"] >= 30
+    assert 0 < float(profile["max-status-checks-per-second"]) <= 0.1
+    assert profile["jobs"] >= 10
+    # The account comes from the environment, never written into the profile.
+    assert profile["default-resources"]["slurm_account"] == '"$HELGENOM_SLURM_ACCOUNT"'
+    text = (REPO / "profiles" / site / "config.v8+.yaml").read_text()
+    assert "source" in text.lower()
+    cores = max(p.cores for p in SITES[site].partitions)
+    assert all(t <= cores for t in profile["set-threads"].values())
+
+
+@pytest.mark.parametrize("site", sorted(SITES))
+def test_every_rule_fits_the_site_at_wgs_scale(
+    site: str, demo_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile = _profile(site)
+    rules = _site_rules(site, demo_run, monkeypatch)
+    chunks = 4  # config.yaml's default calling.chunks
+    limits = {p.name: p for p in SITES[site].partitions}
+    checked = 0
+    for rule in rules:
+        if rule.name not in WGS_INPUT_MB:
+            assert rule.name in LOCAL_RULES, f"{rule.name}: no WGS input size in this test"
+            continue
+        threads = profile["set-threads"].get(rule.name, rule.resources["_cores"].value)
+        size = WGS_INPUT_MB[rule.name]
+        inp = SimpleNamespace(size_mb=size)
+        mem_f, runtime_f = _fn(rule, "mem_mb"), _fn(rule, "runtime")
+        part_f = _fn(rule, "slurm_partition")
+        assert mem_f.size_factor == runtime_f.size_factor
+        if rule.name == "call_chunk":
+            assert mem_f.size_factor == pytest.approx(1 / chunks)
+        for attempt in (1, 2, 3):
+            partition = limits[part_f(None, inp, threads, attempt)]
+            mem, runtime = (
+                mem_f(None, inp, threads, attempt),
+                runtime_f(None, inp, threads, attempt),
+            )
+            assert threads <= partition.cores, (site, rule.name)
+            assert mem <= partition.mem_mb, (site, rule.name, attempt)
+            assert runtime <= partition.max_runtime_min, (site, rule.name, attempt)
+        # The first attempt must fit without being cut to the partition's limits: the
+        # estimate for a 30x genome itself fits the site.
+        need = res.request(mem_f.kind, size * mem_f.size_factor, threads, 1, None)
+        first = res.request(mem_f.kind, size * mem_f.size_factor, threads, 1, SITES[site])
+        assert not first.capped, (site, rule.name, need)
+        assert (first.mem_mb, first.runtime_min) == (need.mem_mb, need.runtime_min)
+        checked += 1
+    assert checked >= 15
+
+
+@pytest.mark.parametrize("site", sorted(SITES))
+def test_no_tiny_cluster_jobs_at_wgs_scale(
+    site: str, demo_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile = _profile(site)
+    groups: dict[str, str] = profile.get("groups", {})
+    rules = _site_rules(site, demo_run, monkeypatch)
+    minutes: dict[str, float] = {}
+    for rule in rules:
+        if rule.name in LOCAL_RULES:
+            continue
+        threads = profile["set-threads"].get(rule.name, rule.resources["_cores"].value)
+        inp = SimpleNamespace(size_mb=WGS_INPUT_MB[rule.name])
+        f = _fn(rule, "runtime")
+        need = res.runtime_min(f.kind, inp.size_mb * f.size_factor, threads, 1)
+        key = groups.get(rule.name, rule.name)
+        minutes[key] = minutes.get(key, 0) + need
+    tiny = {k: v for k, v in minutes.items() if v < MIN_JOB_MINUTES}
+    assert not tiny, f"{site}: jobs shorter than {MIN_JOB_MINUTES} min at WGS scale: {tiny}"
+
+
+def test_local_rules_are_declared_local(demo_run: Path) -> None:
+    snakefile = (REPO / "Snakefile").read_text()
+    for name in LOCAL_RULES - {"all"}:
+        assert f"    {name},\n" in snakefile.split("localrules:")[1].split("rule all")[0]
+
+
+def test_site_profile_without_account_stops_with_a_fix(
+    demo_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workflow_helpers import snakemake
+
+    monkeypatch.delenv("HELGENOM_SLURM_ACCOUNT", raising=False)
+    proc = snakemake(demo_run, "-n", "--config", "site=abacus", check=False)
+    assert proc.returncode != 0
+    assert "HELGENOM_SLURM_ACCOUNT, which is not set" in proc.stdout + proc.stderr
