@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the settings are used by the scripts that source this
 # Shared settings and helpers for scripts/slurm/start.sh and stop.sh (sourced, not run).
 #
 # Everything is configurable through the environment; the defaults give the one
@@ -13,6 +13,10 @@
 #   HELGENOM_SLURM_ETC_CONF       where clients look by default, default /etc/slurm/slurm.conf;
 #                                 set to the empty string to not install it there (second cluster)
 #   HELGENOM_SLURM_NODE           node name, default `hostname -s`
+#   HELGENOM_SLURM_NODE_CPUS      CPUs the node declares, default 192 (a GenomeDK node)
+#   HELGENOM_SLURM_NODE_MEM_MB    memory the node declares, default 1536000 (1.5 TB fat node):
+#                                 large enough that every site profile's requests submit
+#                                 unchanged (not enforced: no cgroups on this machine)
 #   HELGENOM_SLURM_TIMEOUT        seconds to wait for each daemon, default 60
 #   HELGENOM_SLURM_EXTRA_ACCOUNTS extra accounts to create (comma or space separated)
 
@@ -24,6 +28,8 @@ SLURMDBD_PORT=${HELGENOM_SLURMDBD_PORT:-6819}
 MARIADB_PORT=${HELGENOM_SLURM_MARIADB_PORT:-3307}
 ETC_CONF=${HELGENOM_SLURM_ETC_CONF-/etc/slurm/slurm.conf}
 WAIT_TIMEOUT=${HELGENOM_SLURM_TIMEOUT:-60}
+NODE_CPUS=${HELGENOM_SLURM_NODE_CPUS:-192}
+NODE_MEM_MB=${HELGENOM_SLURM_NODE_MEM_MB:-1536000}
 
 # Layout of the state dir.
 S_ETC=$SLURM_STATE_DIR/etc            # slurm.conf, slurmdbd.conf
@@ -70,6 +76,8 @@ pid_of() {
   read -r comm <"/proc/$pid/comm" 2>/dev/null || return 1
   # comm is at most 15 characters.
   [ "$comm" = "${name:0:15}" ] || return 1
+  # A zombie has exited already (this machine's init may be slow to reap).
+  grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null && return 1
   printf '%s\n' "$pid"
 }
 

@@ -20,7 +20,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=scripts/slurm/lib.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$HERE/lib.sh"
 
 T0=$(now)
@@ -102,17 +102,18 @@ summary() {
 }
 
 # wait_for NAME DESCRIPTION COMMAND...: poll COMMAND until it succeeds; fail with the tail of
-# NAME's log if NAME's process dies or WAIT_TIMEOUT passes.
+# NAME's log if NAME dies (neither its pid file's process nor the process spawn started is
+# alive for ~3 s: daemons that fork write their pid file a little after the fork) or if
+# WAIT_TIMEOUT passes.
 wait_for() {
-  local name=$1 what=$2 deadline
+  local name=$1 what=$2 deadline gone=0
   shift 2
   deadline=$(($(date +%s) + WAIT_TIMEOUT))
   while ! "$@" >/dev/null 2>&1; do
-    if ! pid_of "$name" >/dev/null; then
-      sleep 0.5 # a daemon that forks may not have written its pid file yet
-      if ! pid_of "$name" >/dev/null && ! "$@" >/dev/null 2>&1; then
-        fail "$name" "$name is not running (waiting for: $what)"
-      fi
+    if pid_of "$name" >/dev/null || { [ -n "${SPAWNED[$name]:-}" ] && kill -0 "${SPAWNED[$name]}" 2>/dev/null; }; then
+      gone=0
+    elif ((++gone >= 15)); then
+      fail "$name" "$name is not running (waiting for: $what)"
     fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
       log "last try of the check ($*):"
@@ -140,11 +141,13 @@ fail() {
 
 # spawn NAME COMMAND...: start COMMAND detached (own session, no inherited stdio) so that
 # callers capturing our output are not held open by the daemons.
+declare -A SPAWNED=()
 spawn() {
   local name=$1
   shift
   rm -f "${PIDFILE[$name]}"
   setsid "$@" </dev/null >>"$SLURM_STATE_DIR/$name.out" 2>&1 &
+  SPAWNED[$name]=$!
 }
 
 # --- configuration --------------------------------------------------------------------
@@ -202,6 +205,7 @@ InactiveLimit=0
 KillWait=5
 MinJobAge=300
 ReturnToService=2
+MailProg=/bin/true
 
 SchedulerType=sched/backfill
 SchedulerParameters=sched_interval=2,bf_interval=2,sched_min_interval=200000,batch_sched_delay=1
@@ -228,12 +232,13 @@ AccountingStoragePort=$SLURMDBD_PORT
 # Clients and slurmctld authenticate to slurmdbd with this munge socket, not AuthInfo's.
 AccountingStoragePass=$MUNGE_SOCKET
 AccountingStorageEnforce=associations,limits,qos
+AccountingStoreFlags=job_comment
 JobCompType=jobcomp/none
 
 # One node, declared larger than this machine so that site-profile jobs fit;
 # config_overrides makes slurmd report these figures instead of the hardware's.
 SlurmdParameters=config_overrides
-NodeName=$NODE NodeAddr=127.0.0.1 NodeHostname=$NODE CPUs=16 Sockets=1 CoresPerSocket=16 ThreadsPerCore=1 RealMemory=64000 State=UNKNOWN
+NodeName=$NODE NodeAddr=127.0.0.1 NodeHostname=$NODE CPUs=$NODE_CPUS Sockets=1 CoresPerSocket=$NODE_CPUS ThreadsPerCore=1 RealMemory=$NODE_MEM_MB State=UNKNOWN
 
 # Partition names of three national HPC sites, all on the one node.
 # GenomeDK
@@ -315,6 +320,7 @@ start_munged() {
   spawn munged runuser -u munge -- munged --socket="$MUNGE_SOCKET" \
     --key-file="$S_MUNGE/munge.key" --log-file="${LOGFILE[munged]}" \
     --pid-file="${PIDFILE[munged]}" --seed-file="$S_MUNGE/munged.seed" --num-threads=4
+  # shellcheck disable=SC2016 # expanded by sh -c
   wait_for munged "munged answering on $MUNGE_SOCKET" \
     sh -c 'munge -n --socket="$1" | unmunge --socket="$1"' sh "$MUNGE_SOCKET"
 }
@@ -337,19 +343,18 @@ start_mariadb() {
       --socket="$MARIADB_SOCKET" --port="$MARIADB_PORT" --bind-address=127.0.0.1 \
       --pid-file="${PIDFILE[mariadbd]}" --log-error="${LOGFILE[mariadbd]}" \
       --skip-name-resolve --skip-log-bin \
-      --innodb-buffer-pool-size=128M --innodb-log-file-size=48M \
+      --innodb-buffer-pool-size=1G --innodb-log-file-size=48M \
       --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 \
       --innodb-lock-wait-timeout=900 --max-connections=100
     wait_for mariadbd "mariadbd answering on $MARIADB_SOCKET" mysql_root -e 'SELECT 1'
   fi
-  mysql_root <<EOF
-CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
-CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY '$DB_PASS';
-ALTER USER 'slurm'@'127.0.0.1' IDENTIFIED BY '$DB_PASS';
-ALTER USER 'slurm'@'localhost' IDENTIFIED BY '$DB_PASS';
-GRANT ALL PRIVILEGES ON \`slurm_acct_db\`.* TO 'slurm'@'127.0.0.1';
-GRANT ALL PRIVILEGES ON \`slurm_acct_db\`.* TO 'slurm'@'localhost';
-EOF
+  local host sql=""
+  for host in 127.0.0.1 localhost; do
+    sql+="CREATE USER IF NOT EXISTS 'slurm'@'$host' IDENTIFIED BY '$DB_PASS';"
+    sql+="ALTER USER 'slurm'@'$host' IDENTIFIED BY '$DB_PASS';"
+    sql+="GRANT ALL PRIVILEGES ON slurm_acct_db.* TO 'slurm'@'$host';"
+  done
+  mysql_root -e "$sql"
 }
 
 start_slurmdbd() {
@@ -371,35 +376,70 @@ sam() {
   fi
 }
 
-exists() { # exists KIND NAME
-  sl sacctmgr -n -P list "$1" "$2" format=name 2>/dev/null | grep -qx "$2"
-}
+# sa ARGS...: a sacctmgr listing, parsable, without header.
+sa() { sl sacctmgr -n -P "$@"; }
 
+# Accounting objects; each sacctmgr call costs ~0.3 s here, so read the state with a few
+# listings and change only what differs (a second start makes no change at all).
 setup_accounting() {
-  local accounts=(helgenom-test genomedk-proj computerome-proj abacus-proj) extra a u users=(root)
+  local accounts=(helgenom-test genomedk-proj computerome-proj abacus-proj) extra users=(root)
   extra=${HELGENOM_SLURM_EXTRA_ACCOUNTS:-}
   read -r -a extra <<<"${extra//,/ }"
   accounts+=("${extra[@]}")
   if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ] && id "$SUDO_USER" >/dev/null 2>&1; then
     users+=("$SUDO_USER")
   fi
-  exists cluster "$SLURM_CLUSTER" || sam add cluster "$SLURM_CLUSTER"
-  # research first: clinical's Preempt names it.
-  exists qos research || sam add qos research
-  sam modify qos where name=research set Priority=10
-  exists qos normal || sam add qos normal
-  sam modify qos where name=normal set Priority=100
-  exists qos clinical || sam add qos clinical
-  sam modify qos where name=clinical set Priority=1000 Preempt=research PreemptMode=requeue
-  for a in "${accounts[@]}"; do
-    exists account "$a" || sam add account "$a" Cluster="$SLURM_CLUSTER" Description="helgenom test" Organization=helgenom
+  local qos_all=clinical,normal,research
+
+  sa list cluster format=cluster | grep -qx "$SLURM_CLUSTER" || sam add cluster "$SLURM_CLUSTER"
+
+  # name|priority|preempt|preemptmode; research first, since clinical's Preempt names it.
+  local have spec name prio preempt mode
+  have=$(sa list qos format=name,priority,preempt,preemptmode)
+  for spec in "research|10||cluster" "normal|100||cluster" "clinical|1000|research|requeue"; do
+    grep -qxF "$spec" <<<"$have" && continue
+    IFS='|' read -r name prio preempt mode <<<"$spec"
+    local opts=(Priority="$prio")
+    [ -n "$preempt" ] && opts+=(Preempt="$preempt" PreemptMode="$mode")
+    if grep -q "^$name|" <<<"$have"; then
+      sam modify qos where name="$name" set "${opts[@]}"
+    else
+      sam add qos "$name" "${opts[@]}"
+    fi
   done
-  local acct_list
-  acct_list=$(IFS=,; printf '%s' "${accounts[*]}")
+
+  local missing=() a
+  have=$(sa list account format=account)
+  for a in "${accounts[@]}"; do grep -qxF "$a" <<<"$have" || missing+=("$a"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    sam add account "$(IFS=,; echo "${missing[*]}")" Cluster="$SLURM_CLUSTER" \
+      Description="helgenom test" Organization=helgenom
+  fi
+
+  # account|user|qos|defaultqos of each user's associations.
+  local u assoc wrong
   for u in "${users[@]}"; do
-    sam add user "$u" Cluster="$SLURM_CLUSTER" Account="$acct_list" DefaultAccount=helgenom-test
-    sam modify user where name="$u" cluster="$SLURM_CLUSTER" set QOS=clinical,normal,research DefaultQOS=normal
-    sam modify user where name="$u" set DefaultAccount=helgenom-test
+    assoc=$(sa list assoc cluster="$SLURM_CLUSTER" user="$u" format=account,user,qos,defaultqos)
+    missing=()
+    wrong=()
+    for a in "${accounts[@]}"; do
+      if ! grep -q "^$a|$u|" <<<"$assoc"; then
+        missing+=("$a")
+      elif ! grep -qxF "$a|$u|$qos_all|normal" <<<"$assoc"; then
+        wrong+=("$a")
+      fi
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+      sam add user "$u" Cluster="$SLURM_CLUSTER" Account="$(IFS=,; echo "${missing[*]}")" \
+        DefaultAccount=helgenom-test QOS="$qos_all" DefaultQOS=normal
+    fi
+    if [ ${#wrong[@]} -gt 0 ]; then
+      sam modify user where name="$u" cluster="$SLURM_CLUSTER" account="$(IFS=,; echo "${wrong[*]}")" \
+        set QOS="$qos_all" DefaultQOS=normal
+    fi
+    if [ "$(sa list user "$u" format=defaultaccount)" != helgenom-test ]; then
+      sam modify user where name="$u" set DefaultAccount=helgenom-test
+    fi
   done
 }
 
@@ -431,6 +471,22 @@ start_slurmd() {
   wait_for slurmctld "cluster $SLURM_CLUSTER registered in sacctmgr list cluster" cluster_registered
 }
 
+# Something else answering on one of our ports makes a daemon die or, worse, makes the
+# clients talk to the wrong server: say so before starting anything.
+check_ports() {
+  local pair var port
+  for pair in HELGENOM_SLURMCTLD_PORT="$SLURMCTLD_PORT" HELGENOM_SLURMD_PORT="$SLURMD_PORT" \
+    HELGENOM_SLURMDBD_PORT="$SLURMDBD_PORT" HELGENOM_SLURM_MARIADB_PORT="$MARIADB_PORT"; do
+    var=${pair%%=*}
+    port=${pair#*=}
+    [[ $port =~ ^[0-9]+$ ]] || die "$var is not a port number: $port"
+    # shellcheck disable=SC2016 # expanded by bash -c
+    if timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$port" 2>/dev/null; then
+      die "port $port is already in use on 127.0.0.1: stop what listens there or set $var to a free port"
+    fi
+  done
+}
+
 # --- main -----------------------------------------------------------------------------
 
 install_packages
@@ -446,14 +502,16 @@ if [ -d "$SLURM_STATE_DIR" ] && any_pid_alive; then
   bash "$HERE/stop.sh"
 fi
 
+step() { "$@"; log "$1 done at $(elapsed)s"; }
+check_ports
 make_dirs
 write_slurm_conf
 write_slurmdbd_conf
 install_etc_conf
-start_munged
-start_mariadb
-start_slurmdbd
-setup_accounting
-start_slurmctld
-start_slurmd
+step start_munged
+step start_mariadb
+step start_slurmdbd
+step setup_accounting
+step start_slurmctld
+step start_slurmd
 summary

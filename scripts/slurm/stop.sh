@@ -10,7 +10,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=scripts/slurm/lib.sh
+# shellcheck source=lib.sh source-path=SCRIPTDIR
 . "$HERE/lib.sh"
 
 PURGE=0
@@ -37,10 +37,10 @@ stop_daemon() {
   for ((i = 0; i < timeout * 10; i++)); do
     [ -d "/proc/$pid" ] || break
     # A zombie has exited; it only waits for its parent.
-    grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && break
+    grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null && break
     sleep 0.1
   done
-  if [ -d "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
+  if [ -d "/proc/$pid" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; then
     log "$name (pid $pid) still running after ${timeout}s; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
     for ((i = 0; i < 50; i++)); do

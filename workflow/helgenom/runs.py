@@ -19,15 +19,22 @@ GIAB_UNIT = "C0D8DACXX.1"
 
 
 def snakemake_command(
-    run_dir: str | Path, *extra: str, cores: int = 2, profile: str | Path = "profiles/local"
+    run_dir: str | Path,
+    *extra: str,
+    cores: int | None = 2,
+    profile: str | Path = "profiles/local",
 ) -> list[str]:
-    """The Snakemake command line for a run in `run_dir` with a profile of this repository."""
+    """The Snakemake command line for a run in `run_dir` with a profile of this repository.
+
+    `cores` limits local runs; pass None for a cluster profile (there --cores would also cap
+    every job's threads).
+    """
     return [
         sys.executable, "-m", "snakemake",
         "--snakefile", str(REPO / "Snakefile"),
         "--profile", str(REPO / profile),
         "--directory", str(run_dir),
-        "--cores", str(cores),
+        *(["--cores", str(cores)] if cores is not None else []),
         *extra,
     ]  # fmt: skip
 

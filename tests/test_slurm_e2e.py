@@ -1,0 +1,196 @@
+"""The site profiles on the real single-host Slurm test cluster (scripts/slurm/start.sh).
+
+Every job is a real sbatch submission; what is checked comes from sacct, not from log text.
+Skipped when no cluster answers (fails instead under CI, where .ci/run starts it).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from helgenom.runs import GIAB_SAMPLE, snakemake_command, write_giab_run_dir
+from helgenom.sites import SITES
+from workflow_helpers import REPO, snakemake
+
+pytestmark = pytest.mark.slurm
+
+# Accounts the test cluster has (scripts/slurm/start.sh); one per site so sacct tells runs apart.
+ACCOUNTS = {"genomedk": "genomedk-proj", "computerome": "computerome-proj", "abacus": "abacus-proj"}
+# Test speed: poll sacct quickly (the profiles poll once per ~30 s on the real sites).
+FAST_POLLING = (
+    "--slurm-init-seconds-before-status-checks", "1",
+    "--max-status-checks-per-second", "2",
+    "--latency-wait", "10",
+)  # fmt: skip
+
+
+def _cluster_up() -> bool:
+    try:
+        ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=15)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return ping.returncode == 0 and "UP" in ping.stdout
+
+
+@pytest.fixture(scope="module")
+def cluster() -> None:
+    if not _cluster_up():
+        message = "no Slurm test cluster answers (start it: bash scripts/slurm/start.sh)"
+        if os.environ.get("HELGENOM_SLURM_REQUIRED") == "1" or os.environ.get("CI"):
+            pytest.fail(f"{message}: the cluster tests must run here")
+        pytest.skip(message)
+
+
+def _sacct(account: str, since: str) -> list[dict[str, str]]:
+    fields = ["JobID", "JobName", "Partition", "Account", "QOS", "State", "ReqMem", "Comment"]
+    out = subprocess.run(
+        ["sacct", "-X", "-n", "-P", "-A", account, "-S", since, "-o", ",".join(fields)],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+    return [dict(zip(fields, line.split("|"), strict=True)) for line in out.splitlines() if line]
+
+
+def _site_run(site: str, run_dir: Path, *args: str, check: bool = True,
+              **kwargs) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    env = {**os.environ, "HELGENOM_SLURM_ACCOUNT": ACCOUNTS[site]}
+    cmd = snakemake_command(run_dir, *FAST_POLLING, *args, cores=None, profile=f"profiles/{site}")
+    proc = subprocess.run(cmd, cwd=run_dir, env=env, capture_output=True, text=True,
+                          timeout=900, **kwargs)  # fmt: skip
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{site} run failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def _records(vcf: Path) -> list[str]:
+    with gzip.open(vcf, "rt") as handle:
+        return [line for line in handle if not line.startswith("#")]
+
+
+@pytest.fixture(scope="module")
+def local_vcf(giab: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The records of the same GIAB run made locally, to compare the cluster runs with."""
+    run_dir = write_giab_run_dir(tmp_path_factory.mktemp("local"), giab)
+    snakemake(run_dir)
+    return _records(run_dir / "results" / "vcf" / f"{GIAB_SAMPLE}.vcf.gz")
+
+
+def _since() -> str:
+    return datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@pytest.mark.parametrize("site", sorted(SITES))
+def test_giab_run_through_site_profile(
+    site: str, cluster: None, giab: Path, local_vcf: list[str], tmp_path: Path
+) -> None:
+    since = _since()
+    time.sleep(1)
+    run_dir = write_giab_run_dir(tmp_path / site, giab)
+    _site_run(site, run_dir)
+    assert _records(run_dir / "results" / "vcf" / f"{GIAB_SAMPLE}.vcf.gz") == local_vcf
+
+    jobs = _sacct(ACCOUNTS[site], since)
+    partitions = {p.name for p in SITES[site].partitions}
+    assert jobs, f"no {site} jobs in sacct"
+    for job in jobs:
+        assert job["State"] == "COMPLETED", job
+        assert job["Partition"] in partitions, job
+        assert job["Account"] == ACCOUNTS[site], job
+        assert job["QOS"] == "normal", job
+    # Grouped steps: one job for the reference, per unit for trimming + alignment, per
+    # sample for markdup + CRAM QC and for the VCF steps; calling per chunk; MultiQC.
+    chunks = 4
+    assert len(jobs) == 1 + 1 + 1 + chunks + 1 + 1, [j["Comment"] for j in jobs]
+    # Local rules never became cluster jobs.
+    assert not any("tool_version" in j["Comment"] or "genome_chunks" in j["Comment"]
+                   for j in jobs)  # fmt: skip
+
+
+def test_failed_job_is_retried_with_more_memory_then_fails_clearly(
+    cluster: None, tmp_path: Path
+) -> None:
+    workflow = REPO / "tests" / "slurm_workflows" / "retry.smk"
+    since = _since()
+    time.sleep(1)
+    ok = _site_run("abacus", tmp_path, "--snakefile", str(workflow), "--config", "site=abacus")
+    assert (tmp_path / "done" / "needs_memory.txt").exists(), ok.stdout
+    jobs = [j for j in _sacct(ACCOUNTS["abacus"], since) if "needs_memory" in j["Comment"]]
+    attempts = [(j["State"], j["ReqMem"]) for j in jobs]
+    assert attempts == [("FAILED", "1000M"), ("COMPLETED", "1500M")]
+
+    bad = _site_run("abacus", tmp_path, "--snakefile", str(workflow),
+                    "done/NA12878.never.txt", check=False)  # fmt: skip
+    out = bad.stdout + bad.stderr
+    assert bad.returncode != 0
+    assert "Error in rule always_fails" in out
+    assert "sample=NA12878" in out
+    assert "logs/always_fails/NA12878.log" in out
+    failed = [j for j in _sacct(ACCOUNTS["abacus"], since) if "always_fails" in j["Comment"]]
+    assert len(failed) == 3 and all(j["State"] == "FAILED" for j in failed)  # 1 + 2 retries
+
+
+def test_scancel_mid_run_then_rerun_gives_same_results(
+    cluster: None, giab: Path, local_vcf: list[str], tmp_path: Path
+) -> None:
+    """An operator cancels a running job; the run is stopped; the rerun completes.
+
+    snakemake-executor-plugin-slurm 2.8.0 does not recognise sacct's state "CANCELLED by
+    <uid>" as a failure and waits for such a job forever, so the operator stops Snakemake
+    (Ctrl-C, which also scancels the run's other jobs) and runs the same command again.
+    """
+    run_dir = write_giab_run_dir(tmp_path / "cancel", giab)
+    env = {**os.environ, "HELGENOM_SLURM_ACCOUNT": ACCOUNTS["genomedk"]}
+    cmd = snakemake_command(run_dir, *FAST_POLLING, cores=None, profile="profiles/genomedk")
+    log = (tmp_path / "first.log").open("w")
+    proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # fmt: skip
+    try:
+        cancelled = _cancel_first_running(ACCOUNTS["genomedk"], "align", proc)
+        _wait_for_state(cancelled, "CANCELLED")
+        os.killpg(proc.pid, signal.SIGINT)  # the operator's Ctrl-C
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert not (run_dir / "results" / "vcf" / f"{GIAB_SAMPLE}.vcf.gz").exists()
+
+    _site_run("genomedk", run_dir)
+    assert _records(run_dir / "results" / "vcf" / f"{GIAB_SAMPLE}.vcf.gz") == local_vcf
+
+
+def _cancel_first_running(account: str, comment: str, proc: subprocess.Popen[bytes]) -> str:
+    """scancel the first RUNNING job of `account` whose comment holds `comment`."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        squeue = subprocess.run(
+            ["squeue", "-h", "-A", account, "-t", "RUNNING", "-o", "%i %k"],
+            capture_output=True, text=True, timeout=30,
+        ).stdout  # fmt: skip
+        for line in squeue.splitlines():
+            job_id, _, job_comment = line.partition(" ")
+            if comment in job_comment:
+                subprocess.run(["scancel", job_id], check=True, timeout=30)
+                return job_id
+        time.sleep(0.3)
+    raise AssertionError(f"no running {comment} job of {account} was seen")
+
+
+def _wait_for_state(job_id: str, state: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while time.monotonic() < deadline:
+        seen = subprocess.run(
+            ["sacct", "-X", "-n", "-P", "-j", job_id, "-o", "State"],
+            capture_output=True, text=True, timeout=30,
+        ).stdout.strip()  # fmt: skip
+        if seen.startswith(state):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} is {seen!r}, not {state}")
