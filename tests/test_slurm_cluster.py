@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slurm
+
 STATE_DIR = Path(os.environ.get("HELGENOM_SLURM_DIR", "/var/tmp/helgenom-slurm"))
 SLURM_CONF = STATE_DIR / "etc" / "slurm.conf"
 CLUSTER = os.environ.get("HELGENOM_SLURM_CLUSTER", "helgenom")

@@ -11,51 +11,18 @@ import os
 import signal
 import subprocess
 import time
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from helgenom.runs import GIAB_SAMPLE, snakemake_command, write_giab_run_dir
 from helgenom.sites import SITES
+from slurm_helpers import ACCOUNTS, FAST_POLLING, cluster, sacct_jobs, since_now
 from workflow_helpers import REPO, snakemake
 
+__all__ = ["cluster"]  # the fixture
+
 pytestmark = pytest.mark.slurm
-
-# Accounts the test cluster has (scripts/slurm/start.sh); one per site so sacct tells runs apart.
-ACCOUNTS = {"genomedk": "genomedk-proj", "computerome": "computerome-proj", "abacus": "abacus-proj"}
-# Test speed: poll sacct quickly (the profiles poll once per ~30 s on the real sites).
-FAST_POLLING = (
-    "--slurm-init-seconds-before-status-checks", "1",
-    "--max-status-checks-per-second", "2",
-    "--latency-wait", "10",
-)  # fmt: skip
-
-
-def _cluster_up() -> bool:
-    try:
-        ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=15)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return ping.returncode == 0 and "UP" in ping.stdout
-
-
-@pytest.fixture(scope="module")
-def cluster() -> None:
-    if not _cluster_up():
-        message = "no Slurm test cluster answers (start it: bash scripts/slurm/start.sh)"
-        if os.environ.get("HELGENOM_SLURM_REQUIRED") == "1" or os.environ.get("CI"):
-            pytest.fail(f"{message}: the cluster tests must run here")
-        pytest.skip(message)
-
-
-def _sacct(account: str, since: str) -> list[dict[str, str]]:
-    fields = ["JobID", "JobName", "Partition", "Account", "QOS", "State", "ReqMem", "Comment"]
-    out = subprocess.run(
-        ["sacct", "-X", "-n", "-P", "-A", account, "-S", since, "-o", ",".join(fields)],
-        capture_output=True, text=True, check=True, timeout=60,
-    ).stdout  # fmt: skip
-    return [dict(zip(fields, line.split("|"), strict=True)) for line in out.splitlines() if line]
 
 
 def _site_run(site: str, run_dir: Path, *args: str, check: bool = True,
@@ -82,28 +49,23 @@ def local_vcf(giab: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]
     return _records(run_dir / "results" / "vcf" / f"{GIAB_SAMPLE}.vcf.gz")
 
 
-def _since() -> str:
-    return datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
-
-
 @pytest.mark.parametrize("site", sorted(SITES))
 def test_giab_run_through_site_profile(
     site: str, cluster: None, giab: Path, local_vcf: list[str], tmp_path: Path
 ) -> None:
-    since = _since()
-    time.sleep(1)
+    since = since_now()
     run_dir = write_giab_run_dir(tmp_path / site, giab)
     _site_run(site, run_dir)
     assert _records(run_dir / "results" / "vcf" / f"{GIAB_SAMPLE}.vcf.gz") == local_vcf
 
-    jobs = _sacct(ACCOUNTS[site], since)
+    jobs = sacct_jobs(ACCOUNTS[site], since)
     partitions = {p.name for p in SITES[site].partitions}
     assert jobs, f"no {site} jobs in sacct"
     for job in jobs:
         assert job["State"] == "COMPLETED", job
         assert job["Partition"] in partitions, job
         assert job["Account"] == ACCOUNTS[site], job
-        assert job["QOS"] == "normal", job
+        assert job["QOS"] == "clinical", job  # the acute sample's class (config priorities)
     # Grouped steps: one job for the reference, per unit for trimming + alignment, per
     # sample for markdup + CRAM QC and for the VCF steps; calling per chunk; MultiQC.
     chunks = 4
@@ -117,11 +79,10 @@ def test_failed_job_is_retried_with_more_memory_then_fails_clearly(
     cluster: None, tmp_path: Path
 ) -> None:
     workflow = REPO / "tests" / "slurm_workflows" / "retry.smk"
-    since = _since()
-    time.sleep(1)
+    since = since_now()
     ok = _site_run("abacus", tmp_path, "--snakefile", str(workflow), "--config", "site=abacus")
     assert (tmp_path / "done" / "needs_memory.txt").exists(), ok.stdout
-    jobs = [j for j in _sacct(ACCOUNTS["abacus"], since) if "needs_memory" in j["Comment"]]
+    jobs = [j for j in sacct_jobs(ACCOUNTS["abacus"], since) if "needs_memory" in j["Comment"]]
     attempts = [(j["State"], j["ReqMem"]) for j in jobs]
     assert attempts == [("FAILED", "1000M"), ("COMPLETED", "1500M")]
 
@@ -132,7 +93,7 @@ def test_failed_job_is_retried_with_more_memory_then_fails_clearly(
     assert "Error in rule always_fails" in out
     assert "sample=NA12878" in out
     assert "logs/always_fails/NA12878.log" in out
-    failed = [j for j in _sacct(ACCOUNTS["abacus"], since) if "always_fails" in j["Comment"]]
+    failed = [j for j in sacct_jobs(ACCOUNTS["abacus"], since) if "always_fails" in j["Comment"]]
     assert len(failed) == 3 and all(j["State"] == "FAILED" for j in failed)  # 1 + 2 retries
 
 

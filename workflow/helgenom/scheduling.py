@@ -26,6 +26,7 @@ serves the deadlines within the free resources:
 """
 
 import csv
+import heapq
 import json
 import math
 import statistics
@@ -245,6 +246,7 @@ class ClinicalScheduler(SchedulerBase):
     def __post_init__(self) -> None:
         self.estimator = RuntimeEstimator()
         self._path: dict[Any, float] = {}
+        self._static: dict[Any, tuple[int, int, float]] = {}  # job -> (sample, deadline, path)
         self.solver_calls = 0
 
     # -- remaining critical paths over the DAG --
@@ -285,6 +287,7 @@ class ClinicalScheduler(SchedulerBase):
         for job in jobs:
             visit(job)
         self._path = path
+        self._static = {}
 
     def path_of(self, job: Any) -> float:
         if job in self._path:
@@ -294,28 +297,47 @@ class ClinicalScheduler(SchedulerBase):
         return max(known) if known else self._estimate(job)
 
     # -- selection --
+    def _job_facts(self, job: Any) -> tuple[int, int, float]:
+        """(sample, deadline minutes, remaining path): fixed for a job, so computed once."""
+        facts = self._static.get(job)
+        if facts is None:
+            sample, deadline, _rank = _tags(job)
+            facts = self._static[job] = (sample, deadline, self.path_of(job))
+        return facts
+
     def weights(self, jobs: Sequence[Any]) -> list[tuple[int, float]]:
         """(tier, weight) of each job; lower tier first, higher weight first within a tier."""
         now = self.clock()
-        paths = [self.path_of(job) for job in jobs]
-        tags = [_tags(job) for job in jobs]
+        facts = [self._job_facts(job) for job in jobs]
         remaining: dict[int, float] = {}
-        for (sample, _, _), p in zip(tags, paths, strict=True):
-            remaining[sample] = max(remaining.get(sample, 0.0), p)
-        longest = max(paths, default=0.0) + 1.0
+        longest = 1.0
+        for sample, _, p in facts:
+            if p > remaining.get(sample, -1.0):
+                remaining[sample] = p
+            longest = max(longest, p + 1.0)
+        # Slack, tier and position within the tier are per sample: computed once per sample.
+        per_sample: dict[tuple[int, int], tuple[int, float]] = {}
         out = []
-        for (sample, deadline_min, _rank), p in zip(tags, paths, strict=True):
-            if deadline_min:
-                slack = deadline_min * 60 - now - remaining[sample]
-                t = tier(slack)
-                lo = TIER_BOUNDS_H[t - 1] * 3600 if 0 < t <= len(TIER_BOUNDS_H) else 0.0
-                hi = TIER_BOUNDS_H[t] * 3600 if t < len(TIER_BOUNDS_H) else lo + 28 * 86400
-                position = min(max((slack - lo) / max(hi - lo, 1.0), 0.0), 1.0)
-            else:
-                t, position = NO_DEADLINE_TIER, 0.5
+        for sample, deadline_min, p in facts:
+            key = (sample, deadline_min)
+            if key not in per_sample:
+                per_sample[key] = self._urgency(deadline_min, now, remaining[sample])
+            t, base = per_sample[key]
             # Least slack first; the remaining path only breaks ties (within a sample).
-            out.append((t, 2.0 - position + 0.01 * p / longest))
+            out.append((t, base + 0.01 * p / longest))
         return out
+
+    @staticmethod
+    def _urgency(deadline_min: int, now: float, remaining: float) -> tuple[int, float]:
+        """(tier, base weight) of a sample from its deadline and remaining critical path."""
+        if not deadline_min:
+            return NO_DEADLINE_TIER, 1.5
+        slack = deadline_min * 60 - now - remaining
+        t = tier(slack)
+        lo = TIER_BOUNDS_H[t - 1] * 3600 if 0 < t <= len(TIER_BOUNDS_H) else 0.0
+        hi = TIER_BOUNDS_H[t] * 3600 if t < len(TIER_BOUNDS_H) else lo + 28 * 86400
+        position = min(max((slack - lo) / max(hi - lo, 1.0), 0.0), 1.0)
+        return t, 2.0 - position
 
     def select_jobs(
         self,
@@ -332,12 +354,18 @@ class ClinicalScheduler(SchedulerBase):
 
     def _select(self, jobs: list[Any], available: Mapping[str, int | str]) -> list[Any] | None:
         capacity = {k: v for k, v in available.items() if isinstance(v, int | float)}
-        tiers: dict[int, list[tuple[Any, float]]] = {}
-        for job, (t, w) in zip(jobs, self.weights(jobs), strict=True):
-            tiers.setdefault(t, []).append((job, w))
+        scored = self.weights(jobs)
+        tiers: dict[int, list[int]] = {}
+        for i, (t, _) in enumerate(scored):
+            tiers.setdefault(t, []).append(i)
         chosen: list[Any] = []
         for t in sorted(tiers):
-            picked = self._knapsack(tiers[t], capacity)
+            if capacity.get("_cores", 1) <= 0:
+                break
+            # Only the best-weighted candidates can matter: at most a few per free core.
+            k = max(32, 4 * int(capacity.get("_cores", 8)))
+            shortlist = heapq.nlargest(k, tiers[t], key=lambda i: scored[i][1])
+            picked = self._knapsack([(jobs[i], scored[i][1]) for i in shortlist], capacity)
             if picked is None:
                 return None
             for job in picked:
