@@ -15,6 +15,8 @@ include: "workflow/rules/trim.smk"
 include: "workflow/rules/align.smk"
 include: "workflow/rules/call.smk"
 include: "workflow/rules/qc.smk"
+include: "workflow/rules/report.smk"
+include: "workflow/rules/validate.smk"
 
 
 # Seconds-long steps run in the Snakemake process itself, never as cluster jobs.
@@ -24,6 +26,10 @@ localrules:
     coverage_summary,
     tool_version,
     versions,
+    qc_gate,
+    qc_gate_summary,
+    report_json,
+    report_render,
 
 
 rule all:

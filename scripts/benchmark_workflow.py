@@ -2,7 +2,8 @@
 """Benchmark: the GIAB slice through the workflow (local profile) vs a bare shell chain.
 
 Both run the same tool commands with the same thread counts on the same 2 cores; the bare
-chain is a bash script with the obvious parallelism (calling chunks two at a time, the QC
+chain is a bash script with the obvious parallelism (calling chunks two at a time, each with
+the workflow's own call_chunk command for the default calling mode and gVCF, the QC
 tools side by side). Prints wall and CPU seconds of both and the ratio; target: workflow
 wall time <= 1.5 x the bare chain.
 
@@ -25,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from helgenom.calling import soft_filter_pipeline  # noqa: E402
+from helgenom.calling import format_call_chunk, soft_filter_pipeline  # noqa: E402
 from helgenom.config import validate_config  # noqa: E402
 from helgenom.runs import snakemake_command, write_giab_run_dir  # noqa: E402
 
@@ -52,13 +53,12 @@ samtools merge -u -o - out/u.bam \
 import sys; sys.path.insert(0, '{workflow}')
 from helgenom.calling import write_chunk_beds
 write_chunk_beds('ref/g.fa.fai', ['out/c%04d.bed' % i for i in range({chunks})])"
-ls out/c*.bed | sed 's/.bed$//' | xargs -P 2 -I{{}} sh -c \
-  "bcftools mpileup --fasta-ref ref/g.fa --regions-file {{}}.bed \
-   --annotate FORMAT/AD,FORMAT/DP,FORMAT/SP {mpileup} -Ou out/s.cram 2> /dev/null \
-   | bcftools call {call} -Ob -o {{}}.bcf"
-bcftools concat -Ou out/c*.bcf | bcftools norm --fasta-ref ref/g.fa --multiallelics -both -Ou \
+ls calls/*.sh | xargs -P 2 -n 1 bash
+bcftools concat -Ou out/c????.bcf \
+  | bcftools norm --fasta-ref ref/g.fa --multiallelics -both -Ou \
   {filters} | bcftools view -Oz -o out/s.vcf.gz
 tabix -p vcf out/s.vcf.gz
+{gather_gvcf}
 samtools stats -@ 2 --reference ref/g.fa out/s.cram > out/qc/stats.txt &
 samtools flagstat -@ 2 --input-fmt-option reference=ref/g.fa out/s.cram > out/qc/flagstat.txt &
 mosdepth --threads 2 --no-per-base --fast-mode --fasta ref/g.fa out/qc/md out/s.cram &
@@ -79,9 +79,35 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
     return wall, cpu
 
 
-def bare_script(chunks: int) -> str:
+def chunk_scripts(calling: dict, chunks: int) -> dict[str, str]:
+    """One bash script per chunk: the workflow's call_chunk command for the default mode."""
+    scripts = {}
+    for i in range(chunks):
+        command = format_call_chunk(
+            calling,
+            fa="ref/g.fa",
+            bed=f"out/c{i:04d}.bed",
+            cram="out/s.cram",
+            vcf=f"out/c{i:04d}.bcf",
+            gvcf=f"out/c{i:04d}.g.bcf",
+            tmpdir="out",
+            log="/dev/null",
+        )
+        scripts[f"c{i:04d}.sh"] = f"set -euo pipefail\n{command}\n"
+    return scripts
+
+
+def bare_script(chunks: int) -> tuple[str, dict[str, str]]:
+    """The chain (bash) and its per-chunk calling scripts (for calls/), default config."""
     config = validate_config(
         {"samples": "s", "units": "u", "reference": {"fasta": "f", "build": "b"}}
+    )
+    calling = config["calling"]
+    filters = calling["freebayes_filters" if calling["mode"] == "freebayes" else "filters"]
+    gather_gvcf = (
+        "bcftools concat -Oz -o out/s.g.vcf.gz out/c????.g.bcf && tabix -p vcf out/s.g.vcf.gz"
+        if calling["gvcf"]
+        else ""
     )
     reads = GIAB / "reads"
     return BARE_CHAIN.format(
@@ -90,13 +116,12 @@ def bare_script(chunks: int) -> str:
         r2=reads / "NA12878_chr20_10mb_R2.fastq.gz",
         rg=r"@RG\tID:NA12878.C0D8DACXX.1\tSM:NA12878\tPU:C0D8DACXX.1\tLB:NA12878-PG\tPL:ILLUMINA",
         fastp_extra=config["trimming"]["extra"],
-        mpileup=config["calling"]["mpileup_extra"],
-        call=config["calling"]["call_extra"],
-        filters=soft_filter_pipeline(config["calling"]["filters"]),
+        filters=soft_filter_pipeline(filters),
+        gather_gvcf=gather_gvcf,
         workflow=REPO / "workflow",
         chunks=chunks,
         python=sys.executable,
-    )
+    ), chunk_scripts(calling, chunks)
 
 
 def main() -> int:
@@ -112,7 +137,11 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="helgenom-bench-") as tmp:
             bare_dir = Path(tmp) / "bare"
             bare_dir.mkdir()
-            (bare_dir / "chain.sh").write_text(bare_script(args.chunks))
+            chain, scripts = bare_script(args.chunks)
+            (bare_dir / "chain.sh").write_text(chain)
+            (bare_dir / "calls").mkdir()
+            for name, text in scripts.items():
+                (bare_dir / "calls" / name).write_text(text)
             bare = timed(["bash", "chain.sh"], bare_dir)
             run_dir = write_giab_run_dir(
                 Path(tmp) / "workflow", GIAB, extra_config={"calling": {"chunks": args.chunks}}

@@ -5,8 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PACKAGES=(bwa minimap2 samtools bcftools tabix fastp mosdepth libhts-dev multiqc
-              python3-venv git procps)
+DEB_PACKAGES=(bwa minimap2 samtools bcftools tabix fastp mosdepth freebayes libhts-dev multiqc
+              python3-venv git procps postgresql
+              # the report's PDF (WeasyPrint: pango, fonts) and the tests' PDF checks (pdftoppm)
+              libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do

@@ -2,18 +2,35 @@
 # Run helgenom's tests: installs what is missing, starts the single-host Slurm test cluster
 # (scripts/slurm/start.sh) for the cluster tests, runs pytest, and stops the cluster again,
 # also when tests fail. Extra arguments go to pytest.
-# HELGENOM_NO_SLURM=1 skips the cluster (its tests are then skipped).
+# HELGENOM_NO_SLURM=1 skips the cluster (its tests are then skipped). It also starts a private
+# PostgreSQL (scripts/genomedb/pg_start.sh) for the genome database's tests, and stops it
+# again; HELGENOM_NO_PG=1 skips it (those tests are then skipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 
+# Services started below are stopped on exit, also when tests fail.
+STOP=()
+cleanup() {
+  local cmd
+  for cmd in "${STOP[@]}"; do bash "$cmd" || true; done
+}
+trap cleanup EXIT
+
 if [ "${HELGENOM_NO_SLURM:-0}" != 1 ]; then
-  trap 'bash scripts/slurm/stop.sh || true' EXIT
+  STOP+=(scripts/slurm/stop.sh)
   bash scripts/slurm/start.sh
   # The cluster is up: its tests must run, not skip.
   export HELGENOM_SLURM_REQUIRED=1
+fi
+
+if [ "${HELGENOM_NO_PG:-0}" != 1 ]; then
+  STOP+=(scripts/genomedb/pg_stop.sh)
+  bash scripts/genomedb/pg_start.sh
+  # PostgreSQL is up: the genome database's PostgreSQL tests must run, not skip.
+  export HELGENOM_PG_REQUIRED=1
 fi
 
 set +e

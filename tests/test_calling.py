@@ -4,8 +4,19 @@ import subprocess
 from pathlib import Path
 
 import pysam
+import pytest
 
-from helgenom.calling import filter_header_lines, soft_filter_pipeline, write_chunk_beds
+from helgenom.calling import (
+    GAP_FILLER,
+    call_chunk_command,
+    filter_header_lines,
+    freebayes_arguments,
+    mode_callers,
+    rescue_exclude,
+    soft_filter_pipeline,
+    write_chunk_beds,
+)
+from helgenom.versions import tools_in_command
 
 FILTERS = [
     {"name": "LowQual", "expression": "QUAL<20", "description": "Variant quality below 20"},
@@ -61,3 +72,99 @@ def test_soft_filters_with_real_bcftools(tmp_path: Path) -> None:
         assert "Variant quality below 20 (QUAL<20)" in handle.header.filters["LowQual"].description
         filters = [sorted(r.filter.keys()) for r in handle]
     assert filters == [["PASS"], ["LowQual"], ["LowDepth", "LowQual"], ["LowDepth"]]
+
+
+# ---- calling modes and the gVCF ------------------------------------------------------------
+GVCF_HEADER = (
+    "##fileformat=VCFv4.2\n##contig=<ID=c1,length=100>\n##contig=<ID=c2,length=30>\n"
+    '##ALT=<ID=*,Description="Represents allele(s) other than observed.">\n'
+    '##INFO=<ID=END,Number=1,Type=Integer,Description="End position">\n'
+    '##INFO=<ID=MinDP,Number=1,Type=Integer,Description="Minimum depth in the block">\n'
+    '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+    '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">\n'
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+)
+C1 = "ACGTTGCAAC" * 10
+
+
+def _fill_gaps(tmp_path: Path, bed_text: str, records: list[str]) -> list[tuple[str, int, int]]:
+    fa = tmp_path / "ref.fa"
+    fa.write_text(f">c1\n{C1}\n>c2\n{'GATTACA' * 4}GA\n")
+    pysam.faidx(str(fa))
+    gvcf, bed, out = tmp_path / "in.g.vcf", tmp_path / "chunk.bed", tmp_path / "out.g.vcf"
+    gvcf.write_text(GVCF_HEADER + "".join(r + "\n" for r in records))
+    bed.write_text(bed_text)
+    cmd = (
+        f"awk -v mindp=MinDP -v alt=. -f {GAP_FILLER} {bed} {gvcf}"
+        f" | bcftools norm --do-not-normalize --check-ref s --fasta-ref {fa} -o {out}"
+    )
+    subprocess.run(["bash", "-c", f"set -euo pipefail; {cmd}"], check=True, capture_output=True)
+    with pysam.VariantFile(str(out)) as handle, pysam.FastaFile(str(fa)) as ref:
+        spans = []
+        for rec in handle:
+            assert rec.ref[0].upper() == ref.fetch(rec.contig, rec.start, rec.start + 1)
+            spans.append((rec.contig, rec.pos, rec.stop))
+            if rec.samples[0]["GT"] == (None, None):
+                assert rec.samples[0]["DP"] == 0 and rec.info["MinDP"] == 0
+    return spans
+
+
+def test_gvcf_gaps_become_no_data_blocks(tmp_path: Path) -> None:
+    records = [
+        "c1\t11\t.\tA\t.\t.\t.\tEND=20;MinDP=12\tGT:DP\t0/0:12",
+        "c1\t25\t.\tTGC\tT\t50\t.\t.\tGT:DP\t0/1:20",  # a deletion reaching to 27
+        "c1\t26\t.\tG\t.\t.\t.\tEND=40;MinDP=15\tGT:DP\t0/0:15",
+        "c1\t70\t.\tC\tG\t50\t.\t.\tGT:DP\t1/1:9",
+    ]
+    assert C1[10] == "A" and C1[24:27] == "TGC" and C1[69] == "C"
+    bed = "c1\t0\t50\nc1\t60\t100\nc2\t0\t30\n"
+    spans = _fill_gaps(tmp_path, bed, records)
+    assert spans == [
+        ("c1", 1, 10),  # gap before the first block
+        ("c1", 11, 20),
+        ("c1", 21, 24),  # gap between the block and the deletion
+        ("c1", 25, 27),
+        ("c1", 26, 40),
+        ("c1", 41, 50),  # to the end of the first interval
+        ("c1", 61, 69),  # the second interval starts with a gap
+        ("c1", 70, 70),
+        ("c1", 71, 100),
+        ("c2", 1, 30),  # an interval without any record
+    ]
+
+
+def test_gvcf_chunk_without_records_is_one_block_per_interval(tmp_path: Path) -> None:
+    assert _fill_gaps(tmp_path, "c1\t10\t20\n", []) == [("c1", 11, 20)]
+
+
+@pytest.mark.parametrize(
+    ("mode", "tools"),
+    [
+        ("bcftools", {"bcftools"}),
+        ("freebayes", {"freebayes", "bcftools"}),
+        ("bcftools+freebayes", {"freebayes", "bcftools"}),
+    ],
+)
+def test_call_chunk_command_runs_the_modes_callers(mode: str, tools: set[str]) -> None:
+    assert mode_callers(mode)[0] == mode.split("+")[0]
+    with_gvcf, without = call_chunk_command(mode, True), call_chunk_command(mode, False)
+    assert tools_in_command(with_gvcf) == tools
+    assert "{output.gvcf}" in with_gvcf and "{output.gvcf}" not in without
+    assert ("rescued.bcf" in without) == (mode == "bcftools+freebayes")
+    # The VCF is the caller's variant records whether or not the gVCF is kept.
+    assert "bcftools call {params.call} --gvcf {params.gvcf_bands}" in without or (
+        mode == "freebayes"
+    )
+
+
+def test_freebayes_gvcf_only_when_its_gvcf_is_kept() -> None:
+    assert freebayes_arguments("freebayes", True, "-n 4") == "--gvcf -n 4"
+    assert freebayes_arguments("freebayes", False, "-n 4") == "-n 4"
+    assert freebayes_arguments("bcftools+freebayes", True, "") == ""
+    with pytest.raises(ValueError, match="unknown calling.mode"):
+        mode_callers("gatk")
+
+
+def test_rescue_exclude_joins_the_filters() -> None:
+    assert rescue_exclude([]) == ""
+    assert rescue_exclude(FILTERS) == "--exclude '(QUAL<20) || (INFO/DP<8)'"

@@ -34,8 +34,12 @@ WGS_INPUT_MB = {
     "mosdepth": 18 * GB + 3.1 * GB,
     "bcftools_stats": 0.2 * GB + 3.1 * GB,
     "multiqc": 0.1 * GB,
+    "coverage_regions": 3.1 * GB,  # the reference (a pass over its bases)
+    "qc_metrics": 0.2 * GB,  # the VCF (and the QC text files)
+    "panel_variants": 0.2 * GB + 3.1 * GB,  # VCF + reference (bcftools csq)
 }
 LOCAL_RULES = {"all", "genome_chunks", "coverage_summary", "tool_version", "versions"}
+LOCAL_RULES |= {"qc_gate", "qc_gate_summary", "report_json", "report_render"}  # QC gate, report
 MIN_JOB_MINUTES = 10  # shorter jobs flood the scheduler (grouped or local instead)
 
 

@@ -104,3 +104,21 @@ def test_helgenom_validate_command(tmp_path: Path, demo) -> None:  # noqa: ANN00
     )
     assert bad.returncode == 1
     assert "samples.tsv:2: column 'sex'" in bad.stderr
+
+
+def test_missing_truth_set(tmp_path: Path, demo) -> None:  # noqa: ANN001
+    truth = {"truth_vcf": "truth/missing.vcf.gz", "confident_bed": str(demo.confident_bed)}
+    run_dir = _run_dir(tmp_path, demo, extra_config={"validation": {"S1": truth}})
+    _assert_stopped_before_jobs(
+        run_dir,
+        "config.yaml:",
+        "'validation.S1.truth_vcf': file truth/missing.vcf.gz does not exist",
+        "Fix:",
+    )
+    bad = subprocess.run(
+        [sys.executable, "-m", "helgenom.cli", "validate"],
+        cwd=run_dir,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 1 and "'validation.S1.truth_vcf'" in bad.stderr

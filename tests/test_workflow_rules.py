@@ -15,9 +15,10 @@ ENVS = sorted((REPO / "envs").glob("*.yaml"))
 
 
 @pytest.fixture(scope="module")
-def rules(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_dir = tmp_path_factory.mktemp("rules")
     data = generate_demo(run_dir / "demo", genome_length=40_000, coverage=2)
+    truth = {"truth_vcf": str(data.truth["DEMO001"]), "confident_bed": str(data.confident_bed)}
     write_run_dir(
         run_dir,
         samples=[{"sample_id": "S1", "sex": "female", "priority": "routine", "indication": "x"}],
@@ -33,7 +34,14 @@ def rules(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
         ],
         reference=data.reference,
         build="demo",
+        # A validation run, so the validation rules are defined and checked too.
+        extra_config={"validation": {"S1": truth}},
     )
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def rules(run_dir: Path) -> list[Any]:
     return [r for r in load_workflow_rules(run_dir) if r.name != "all"]
 
 
@@ -83,7 +91,7 @@ def test_tool_version_envs(repo: Path) -> None:
 
 def test_intermediates_are_temporary(rules: list[Any]) -> None:
     by_name = {r.name: r for r in rules}
-    for name in ("fastp", "align_bwa", "align_minimap2", "call_chunk"):
+    for name in ("fastp", "align_bwa", "align_minimap2", "call_chunk", "validation_normalise"):
         rule = by_name[name]
         outputs = [o for o in rule.output if not str(o).endswith((".json", ".html"))]
         assert outputs and all(o.is_temp for o in outputs), f"{name} keeps intermediates"
@@ -108,3 +116,22 @@ def test_envs_pin_exact_versions() -> None:
     for env_file in ENVS:
         deps = yaml.safe_load(env_file.read_text())["dependencies"]
         assert all("=" in d for d in deps), f"{env_file.name}: unpinned dependency"
+
+
+def test_validation_rules_are_defined(rules: list[Any]) -> None:
+    names = {r.name for r in rules}
+    assert {"validation_normalise", "validation_compare", "validation_summary"} <= names
+
+
+@pytest.mark.parametrize(
+    ("mode", "env"),
+    [("bcftools", "bcftools.yaml"), ("freebayes", "freebayes.yaml"),
+     ("bcftools+freebayes", "freebayes.yaml")],
+)  # fmt: skip
+def test_calling_env_follows_the_mode(run_dir: Path, mode: str, env: str) -> None:
+    loaded = load_workflow_rules(run_dir, config={"calling": {"mode": mode}})
+    call_chunk = next(r for r in loaded if r.name == "call_chunk")
+    assert _env_path(call_chunk).name == env
+    pins = env_pins(_env_path(call_chunk))
+    for tool in tools_in_command(call_chunk.shellcmd):
+        assert TOOLS[tool].package in pins, (mode, tool)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -10,10 +11,11 @@ from pathlib import Path
 
 import yaml
 
-from helgenom.config import ConfigError, validate_config
+from helgenom.config import ConfigError, check_validation, validate_config
 from helgenom.reference import ReferenceError, check_fasta
 from helgenom.runs import REPO, snakemake_command
 from helgenom.samplesheet import SampleSheetError, load_samplesheet
+from helgenom.truth import DEFAULT_MAX_CLUSTER_VARIANTS, DEFAULT_WINDOW
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -24,19 +26,40 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if not path.exists():
             print(f"{path}: config file does not exist", file=sys.stderr)
             return 2
-        config.update(yaml.safe_load(path.read_text()) or {})
+        _merge_config(config, yaml.safe_load(path.read_text()) or {})
+    from helgenom.qc import OverrideError, check_qc_config
+    from helgenom.report.panels import PanelError, assign_panels
+
     try:
         checked = validate_config(config, files)
         check_fasta(checked["reference"]["fasta"])
         samples = load_samplesheet(checked["samples"], checked["units"])
-    except (ConfigError, SampleSheetError, ReferenceError) as error:
+        check_validation(checked, set(samples), files)
+        check_qc_config(checked, set(samples), files)
+        _, panel_warnings = assign_panels(checked, samples)
+    except (ConfigError, SampleSheetError, ReferenceError, OverrideError, PanelError) as error:
         print(error, file=sys.stderr)
         return 1
+    for warning in panel_warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     units = sum(len(s.units) for s in samples.values())
     print(
         f"OK: {len(samples)} sample(s), {units} unit(s), reference {checked['reference']['fasta']}"
     )
     return 0
+
+
+def _merge_config(config: dict, update: dict) -> None:
+    """Merge `update` into `config` recursively, as Snakemake merges several --configfile."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            _merge_config(config[key], value)
+        else:
+            config[key] = value
+
+
+# The demo's QC thresholds (synthetic data are not a human genome; see the file).
+DEMO_CONFIG = REPO / "resources" / "demo" / "config.yaml"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -52,7 +75,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"helgenom demo: generating synthetic data in {workdir / 'demo'}", flush=True)
         data = generate_demo(workdir / "demo")
         marker.write_text("ok\n")
-    cmd = snakemake_command(workdir, "--configfile", str(REPO / "config.yaml"), cores=args.cores)
+    cmd = snakemake_command(
+        workdir, "--configfile", str(REPO / "config.yaml"), str(DEMO_CONFIG), cores=args.cores
+    )
     print("helgenom demo: " + " ".join(cmd), flush=True)
     status = subprocess.call(cmd, cwd=workdir)
     if status:
@@ -71,15 +96,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 f"{sample:10} {kind:6} {c.tp:5} {c.fp:5} {c.fn:5} {c.recall:7.3f} "
                 f"{c.precision:9.3f}"
             )
-    print(f"\nOutputs: {workdir / 'results'} (cram/, vcf/, qc/multiqc/multiqc_report.html)")
+    print("\nhelgenom demo: QC gate and clinical report (results/report/<sample>.pdf/.html/...)")
+    for sample in data.truth:
+        report = workdir / "results" / "report" / f"{sample}.json"
+        if report.exists():
+            content = json.loads(report.read_text())
+            print(f"{sample:10} QC {content['qc']['verdict']}; {content['answer']['category']}")
+    outputs = "cram/, vcf/, qc/multiqc/multiqc_report.html, report/"
+    print(f"\nOutputs: {workdir / 'results'} ({outputs})")
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare a VCF with a truth VCF; JSON on stdout (and --tsv/--json files)."""
     from helgenom.truth import compare
 
-    result = compare(args.query, args.truth, args.reference, args.regions)
+    result = compare(
+        args.query,
+        args.truth,
+        args.reference,
+        args.regions,
+        window=args.window,
+        max_cluster_variants=args.max_cluster_variants,
+    )
+    if args.tsv:
+        Path(args.tsv).write_text(result.to_tsv())
+    if args.json:
+        Path(args.json).write_text(result.to_json() + "\n")
     print(result.to_json())
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Per sample: class, deadline, progress, remaining time, slack; flags samples at risk."""
+    from helgenom.status import format_status, run_status
+
+    rows = run_status(args.directory, args.configfile)
+    print(format_status(rows))
     return 0
 
 
@@ -96,11 +149,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cores", type=int, default=2)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("compare", help="compare a VCF with a truth VCF (exact alleles)")
+    p = sub.add_parser("status", help="per-sample progress, deadline and slack of a run")
+    p.add_argument("--directory", default=".", help="the run directory (default: here)")
+    p.add_argument("--configfile", nargs="*", default=[], help="config files of the run")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "compare", help="compare a VCF with a truth VCF (haplotype-aware, see helgenom.truth)"
+    )
     p.add_argument("query")
     p.add_argument("truth")
     p.add_argument("--reference", required=True)
     p.add_argument("--regions", help="BED of confident regions")
+    p.add_argument("--tsv", help="also write the counts table here")
+    p.add_argument("--json", help="also write the JSON report here")
+    p.add_argument("--window", type=int, default=DEFAULT_WINDOW, help="clustering window (bp)")
+    p.add_argument(
+        "--max-cluster-variants",
+        type=int,
+        default=DEFAULT_MAX_CLUSTER_VARIANTS,
+        help="larger clusters fall back to exact allele matching",
+    )
     p.set_defaults(func=cmd_compare)
     return parser
 

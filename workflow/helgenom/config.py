@@ -7,7 +7,8 @@ schema are filled in so the rules can rely on every key being present.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+import gzip
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,8 @@ def _describe(error: ValidationError, schema: Mapping[str, Any]) -> tuple[KeyPat
         )
     desc = error.schema.get("description", "")
     fix = f"{desc}." if desc else "see workflow/schemas/config.schema.yaml."
+    if error.validator == "not":
+        return key, f"'{_dotted(key)}': {error.instance!r} is not allowed here. Fix: {fix}"
     return key, f"'{_dotted(key)}': {error.message}. Fix: {fix}"
 
 
@@ -136,3 +139,77 @@ def validate_config(
             problems.append(f"{_locate(key, files)}: {text}")
         raise ConfigError(problems)
     return validated
+
+
+def _vcf_problem(path: Path) -> str | None:
+    """Why `path` is not a VCF with a sample column (None if it is one)."""
+    try:
+        with path.open("rb") as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+        opener = gzip.open if gzipped else open
+        with opener(path, "rt", errors="replace") as handle:  # type: ignore[operator]
+            first = handle.readline()
+            if not first.startswith("##fileformat=VCF"):
+                return "does not start with ##fileformat=VCF"
+            for line in handle:
+                if line.startswith("#CHROM"):
+                    if len(line.rstrip("\n").split("\t")) < 10:
+                        return "has no sample column (a genotype is needed)"
+                    return None
+                if not line.startswith("##"):
+                    break
+    except (OSError, EOFError, UnicodeError) as error:
+        return f"cannot be read ({error})"
+    return "has no #CHROM header line"
+
+
+def _bed_problem(path: Path) -> str | None:
+    """Why `path` is not a BED file (None if its first interval is well-formed)."""
+    try:
+        with path.open() as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip() or line.startswith(("#", "track", "browser")):
+                    continue
+                fields = line.rstrip("\n").split("\t")
+                if len(fields) < 3 or not (fields[1].isdigit() and fields[2].isdigit()):
+                    return f"line {number} is not 'contig<TAB>start<TAB>end'"
+                return None
+    except (OSError, UnicodeError) as error:
+        return f"cannot be read ({error})"
+    return "holds no interval"
+
+
+def check_validation(
+    config: Mapping[str, Any],
+    sample_ids: Collection[str],
+    config_files: Sequence[str | Path] = (),
+) -> None:
+    """Check the `validation` section: known samples, readable truth VCF and BED files.
+
+    Raises ConfigError naming the config key of every problem (before any job runs).
+    """
+    files = [Path(f) for f in config_files]
+    problems = []
+    for sample, entry in config.get("validation", {}).items():
+        key: KeyPath = ("validation", sample)
+        if sample not in sample_ids:
+            problems.append(
+                f"{_locate(key, files)}: '{_dotted(key)}': sample '{sample}' is not in "
+                f"{config.get('samples', 'the sample sheet')}. Fix: use a sample_id of the "
+                "sample sheet or remove the entry."
+            )
+        checks = (("truth_vcf", _vcf_problem, "a VCF"), ("confident_bed", _bed_problem, "a BED"))
+        for name, check, kind in checks:
+            path = Path(entry[name])
+            where = f"{_locate((*key, name), files)}: '{_dotted((*key, name))}'"
+            if not path.is_file():
+                problems.append(
+                    f"{where}: file {path} does not exist. Fix: give the path of {kind} file "
+                    "(relative to the run directory or absolute)."
+                )
+                continue
+            problem = check(path)
+            if problem:
+                problems.append(f"{where}: {path} {problem}. Fix: give {kind} file.")
+    if problems:
+        raise ConfigError(problems)

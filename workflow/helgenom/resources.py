@@ -45,6 +45,9 @@ ESTIMATES: dict[str, Estimate] = {
     "qc": Estimate(3000, 0, 0, 10, 5),
     "multiqc": Estimate(4000, 0, 0, 10, 0),
     "small": Estimate(1000, 0, 0, 5, 0),
+    # One Python/bcftools pass over a VCF or the reference (QC metrics, coverage regions, panel
+    # variants): ~5 CPU min per GB; the largest reference contig held in memory (~0.5 GB).
+    "scan": Estimate(2000, 0, 0, 10, 5),
 }
 
 

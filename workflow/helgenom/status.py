@@ -113,8 +113,14 @@ def run_status(
         slack = clock.deadline - now - left if clock.deadline else None
         out.append(
             SampleStatus(
-                sample, clock.policy.name, clock.received, clock.deadline,
-                done[sample], total[sample], left, slack,
+                sample,
+                clock.policy.name,
+                clock.received,
+                clock.deadline,
+                done[sample],
+                total[sample],
+                left,
+                slack,
             )  # fmt: skip
         )
     return out

@@ -37,6 +37,7 @@ TOOLS: dict[str, Tool] = {
         Tool("bgzip", "htslib", "bgzip --version", r"^bgzip \(htslib\) (\d+\.\d+(?:\.\d+)?)"),
         Tool("fastp", "fastp", "fastp --version", r"fastp (\d+\.\d+\.\d+)"),
         Tool("mosdepth", "mosdepth", "mosdepth --version", r"mosdepth (\d+\.\d+\.\d+)"),
+        Tool("freebayes", "freebayes", "freebayes --version", r"version:\s*v?(\d+\.\d+\.\d+)"),
         Tool(
             "multiqc",
             "multiqc",

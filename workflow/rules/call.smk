@@ -1,5 +1,8 @@
-# Small variants: bcftools mpileup | call scattered over genome chunks balanced by length,
-# gathered in genome order, normalised (left-aligned, multi-allelics split), soft-filtered.
+# Small variants per genome chunk (chunks balanced by length), by the caller(s) of
+# calling.mode: bcftools mpileup | call, freebayes, or bcftools with freebayes calls added
+# where bcftools has none (helgenom.calling). Each chunk gives its variant records and, with
+# calling.gvcf, its gVCF (coverage gaps filled with no-data blocks). Gathered in genome order:
+# the VCF normalised (left-aligned, multi-allelics split) and soft-filtered, the gVCF as is.
 
 
 rule call_chunk:
@@ -8,38 +11,35 @@ rule call_chunk:
         bed="results/calls/chunks/{chunk}.bed",
         **reference_files(),
     output:
-        temp("results/calls/{sample}/chunks/{chunk}.bcf"),
+        **chunk_call_outputs("results/calls/{sample}/chunks/{chunk}"),
     log:
         "logs/call_chunk/{sample}/{chunk}.log",
     benchmark:
         "benchmarks/call_chunk/{sample}/{chunk}.tsv"
     params:
-        mpileup=config["calling"]["mpileup_extra"],
-        call=config["calling"]["call_extra"],
+        **call_chunk_params(config["calling"]),
     threads: 1
     resources:
         **job_resources("call", size_factor=1 / N_CHUNKS),
     conda:
-        "../../envs/bcftools.yaml"
+        calling_env()
     shell:
-        "(bcftools mpileup --fasta-ref {input.fa} --regions-file {input.bed}"
-        " --annotate FORMAT/AD,FORMAT/DP,FORMAT/SP {params.mpileup} -Ou {input.cram}"
-        " | bcftools call {params.call} -Ob -o {output}) 2> {log}"
+        call_chunk_command(CALLING_MODE, GVCF)
 
 
 rule gather_calls:
     input:
         chunks=chunk_calls,
+        gvcf_chunks=chunk_gvcfs,
         **reference_files(),
     output:
-        vcf="results/vcf/{sample}.vcf.gz",
-        tbi="results/vcf/{sample}.vcf.gz.tbi",
+        **gathered_call_outputs(),
     log:
         "logs/gather_calls/{sample}.log",
     benchmark:
         "benchmarks/gather_calls/{sample}.tsv"
     params:
-        filters=soft_filter_pipeline(config["calling"]["filters"]),
+        filters=soft_filter_pipeline(calling_filters()),
     threads: 1
     resources:
         **job_resources("gather"),
@@ -50,4 +50,6 @@ rule gather_calls:
         " | bcftools norm --fasta-ref {input.fa} --multiallelics -both -Ou"
         " {params.filters}"
         " | bcftools view -Oz -o {output.vcf}"
-        " && tabix -p vcf {output.vcf}) 2> {log}"
+        " && tabix -p vcf {output.vcf}"
+        + GATHER_GVCF
+        + ") 2> {log}"

@@ -9,10 +9,17 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 from snakemake.exceptions import WorkflowError  # noqa: E402
 
 from helgenom import resources as res  # noqa: E402
-from helgenom.calling import soft_filter_pipeline  # noqa: E402
-from helgenom.config import ConfigError, validate_config  # noqa: E402
+from helgenom.calling import (  # noqa: E402
+    call_chunk_command,
+    call_chunk_params,
+    mode_callers,
+    soft_filter_pipeline,
+)
+from helgenom.config import ConfigError, check_validation, validate_config  # noqa: E402
 from helgenom.reference import ReferenceError, check_fasta  # noqa: E402
 from helgenom.samplesheet import SampleSheetError, load_samplesheet, read_group  # noqa: E402
+from helgenom.scheduling import run_start, sample_clocks, shared_clock  # noqa: E402
+from helgenom.scheduling import TAG_DEADLINE, TAG_RANK, TAG_SAMPLE  # noqa: E402
 from helgenom.sites import get_site  # noqa: E402
 from helgenom.versions import TOOLS  # noqa: E402
 
@@ -22,6 +29,7 @@ def _load_run():
         checked = validate_config(config, workflow.configfiles)
         check_fasta(checked["reference"]["fasta"])
         samples = load_samplesheet(checked["samples"], checked["units"])
+        check_validation(checked, set(samples), workflow.configfiles)
     except (ConfigError, SampleSheetError, ReferenceError) as error:
         raise WorkflowError(f"helgenom: input validation failed before any job ran.\n{error}")
     config.clear()
@@ -34,6 +42,11 @@ UNITS = {(u.sample_id, u.unit_id): u for s in SAMPLES.values() for u in s.units}
 ALIGNER = config["alignment"]["aligner"]
 N_CHUNKS = config["calling"]["chunks"]
 CHUNKS = [f"{i:04d}" for i in range(N_CHUNKS)]
+CALLING_MODE = config["calling"]["mode"]
+CALLERS = mode_callers(CALLING_MODE)
+GVCF = config["calling"]["gvcf"]
+# sample_id -> {truth_vcf, confident_bed}: the samples of a validation run.
+VALIDATION = config["validation"]
 
 
 wildcard_constraints:
@@ -92,6 +105,68 @@ def chunk_calls(wildcards):
     return [f"results/calls/{wildcards.sample}/chunks/{c}.bcf" for c in CHUNKS]
 
 
+def chunk_gvcfs(wildcards):
+    if not GVCF:
+        return []
+    return [f"results/calls/{wildcards.sample}/chunks/{c}.g.bcf" for c in CHUNKS]
+
+
+def chunk_call_outputs(prefix):
+    """call_chunk's outputs: the chunk's variant records and (calling.gvcf) its gVCF."""
+    out = {"vcf": temp(f"{prefix}.bcf")}
+    if GVCF:
+        out["gvcf"] = temp(f"{prefix}.g.bcf")
+    return out
+
+
+def gathered_call_outputs():
+    out = {"vcf": "results/vcf/{sample}.vcf.gz", "tbi": "results/vcf/{sample}.vcf.gz.tbi"}
+    if GVCF:
+        gvcf = "results/gvcf/{sample}.g.vcf.gz"
+        out |= {"gvcf": gvcf, "gvcf_tbi": f"{gvcf}.tbi"}
+    return out
+
+
+# gather_calls: the gVCF chunks in genome order, as the callers wrote them, indexed.
+GATHER_GVCF = (
+    " && bcftools concat -Oz -o {output.gvcf} {input.gvcf_chunks} && tabix -p vcf {output.gvcf}"
+    if GVCF
+    else ""
+)
+
+
+def calling_env():
+    """bcftools alone, or freebayes' env (freebayes with bcftools and htslib)."""
+    return "../../envs/freebayes.yaml" if "freebayes" in CALLERS else "../../envs/bcftools.yaml"
+
+
+def calling_filters():
+    """Soft filters of the VCF: freebayes' own when freebayes is the only caller."""
+    key = "freebayes_filters" if CALLERS == ("freebayes",) else "filters"
+    return config["calling"][key]
+
+
+# ---- validation runs (workflow/rules/validate.smk) ------------------------------------------
+def validation_vcf(wildcards):
+    """The VCF a validation_normalise job reads: the sample's calls or its truth set."""
+    if wildcards.callset == "calls":
+        return f"results/vcf/{wildcards.sample}.vcf.gz"
+    return VALIDATION[wildcards.sample]["truth_vcf"]
+
+
+def validation_inputs(wildcards):
+    prefix = f"results/validation/{wildcards.sample}"
+    return {
+        "calls": f"{prefix}.calls.norm.bcf",
+        "truth": f"{prefix}.truth.norm.bcf",
+        "bed": VALIDATION[wildcards.sample]["confident_bed"],
+    }
+
+
+def validation_reports():
+    return [f"results/validation/{sample}.json" for sample in VALIDATION]
+
+
 def multiqc_inputs(wildcards=None):
     files = []
     for sample, s in SAMPLES.items():
@@ -105,6 +180,9 @@ def multiqc_inputs(wildcards=None):
             f"results/qc/bcftools/{sample}.stats.txt",
         ]
     files.append("results/qc/coverage_mqc.tsv")
+    files.append("results/qc/qc_gate_mqc.yaml")  # the QC gate (qc.smk)
+    if VALIDATION:
+        files.append("results/qc/validation_mqc.tsv")
     return files
 
 
@@ -117,7 +195,12 @@ def final_outputs():
             f"results/vcf/{sample}.vcf.gz",
             f"results/vcf/{sample}.vcf.gz.tbi",
         ]
+        if GVCF:
+            out += [f"results/gvcf/{sample}.g.vcf.gz", f"results/gvcf/{sample}.g.vcf.gz.tbi"]
+        if sample in VALIDATION:
+            out += [f"results/validation/{sample}.tsv", f"results/validation/{sample}.json"]
     out += ["results/qc/multiqc/multiqc_report.html", "results/versions.yaml"]
+    out += report_outputs()  # QC gates and clinical reports (report.smk)
     return out
 
 
@@ -131,12 +214,14 @@ TOOL_ENVS = {
     "fastp": "fastp",
     "mosdepth": "mosdepth",
     "multiqc": "multiqc",
+    "freebayes": "freebayes",
 }
 
 
 def versions_tools():
     """Tools whose version a tool_version job asks (MultiQC's comes from its report data)."""
     tools = ["samtools", "bcftools", "tabix", "fastp", "mosdepth", ALIGNER]
+    tools += [c for c in CALLERS if c not in tools]
     return sorted(tools)
 
 
@@ -151,8 +236,28 @@ if SITE is not None and not os.environ.get("HELGENOM_SLURM_ACCOUNT"):
     )
 
 
+# ---- clinical priority (see workflow/helgenom/scheduling.py) ------------------------------
+# Deadlines count from each sample's `received` time, or from the run's first start.
+CLOCKS = sample_clocks(SAMPLES, config, run_start(Path(".")))
+SAMPLE_INDEX = {sample: i + 1 for i, sample in enumerate(SAMPLES)}
+SHARED_CLOCK = shared_clock(CLOCKS)
+
+
+def clinical_tags(wildcards):
+    """Priority tags of a job: its sample's, or the most urgent sample's for shared jobs."""
+    sample = getattr(wildcards, "sample", None)
+    clock = CLOCKS.get(sample, SHARED_CLOCK) if sample else SHARED_CLOCK
+    return {
+        TAG_SAMPLE: SAMPLE_INDEX.get(sample, 0),
+        TAG_DEADLINE: clock.deadline_minutes if clock else 0,
+        TAG_RANK: clock.policy.rank if clock else 0,
+        "qos": clock.policy.qos if clock else "normal",
+    }
+
+
 def job_resources(kind, size_factor=1.0):
-    """mem_mb, runtime (and slurm_partition on a site) of a rule, from its input size."""
+    """mem_mb, runtime, clinical-priority tags (and slurm_partition and the class's QoS on a
+    site) of a rule, from its input size and its sample."""
 
     def request(input, threads, attempt):
         return res.request(kind, input.size_mb * size_factor, threads, attempt, SITE)
@@ -171,4 +276,7 @@ def job_resources(kind, size_factor=1.0):
         out["slurm_partition"] = slurm_partition
     for f in out.values():  # what the resources are made of, for tests and reports
         f.kind, f.size_factor = kind, size_factor
+    tags = [TAG_SAMPLE, TAG_DEADLINE, TAG_RANK] + (["qos"] if SITE is not None else [])
+    for tag in tags:
+        out[tag] = lambda wildcards, tag=tag: clinical_tags(wildcards)[tag]
     return out

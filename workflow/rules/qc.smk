@@ -1,5 +1,29 @@
 # QC per sample (samtools stats/flagstat, mosdepth, bcftools stats; fastp from trim.smk),
-# one MultiQC report for the run, and the versions of every tool the run used.
+# the clinical QC gate per sample (helgenom.qc: metrics, thresholds, overrides), one MultiQC
+# report for the run, and the versions of every tool the run used.
+
+import re  # noqa: E402
+
+from helgenom.qc import OverrideError, check_qc_config  # noqa: E402
+from helgenom.report.coverage import quantize_env, quantize_spec  # noqa: E402
+from helgenom.report.panels import PanelError, assign_panels  # noqa: E402
+
+# Before any job: the threshold set, the coverage BED, the overrides file and the gene panels
+# (every problem with file, line and fix), as for the config and the sample sheet.
+try:
+    QC_OVERRIDES = check_qc_config(config, set(SAMPLES), workflow.configfiles)
+    REPORT_PANELS, _panel_warnings = assign_panels(config, SAMPLES)
+except (ConfigError, OverrideError, PanelError) as error:
+    raise WorkflowError(f"helgenom: input validation failed before any job ran.\n{error}")
+for _warning in _panel_warnings:
+    print(f"helgenom: warning: {_warning}", file=sys.stderr)
+QC_ANALYSIS = config["qc"]["analysis"]
+QC_THRESHOLDS = config["qc"]["thresholds"][QC_ANALYSIS]
+MIN_DEPTH = config["report"]["min_depth"]
+# Depths mosdepth counts per coverage region: the QC figures, the gate's 20x, the panel's.
+MOSDEPTH_THRESHOLDS = sorted({*config["qc"]["coverage_thresholds"], 20, MIN_DEPTH})
+# Sample IDs may hold '.', so {sample}.json and {sample}.metrics.json need the exact IDs.
+SAMPLE_IDS = "|".join(re.escape(sample) for sample in SAMPLES)
 
 
 rule samtools_stats:
@@ -45,15 +69,26 @@ rule mosdepth:
     input:
         unpack(sample_cram),
         **reference_files(),
+        regions="results/qc/coverage_regions.bed",
     output:
         dist="results/qc/mosdepth/{sample}.mosdepth.global.dist.txt",
         summary="results/qc/mosdepth/{sample}.mosdepth.summary.txt",
+        region_dist="results/qc/mosdepth/{sample}.mosdepth.region.dist.txt",
+        regions="results/qc/mosdepth/{sample}.regions.bed.gz",
+        regions_csi="results/qc/mosdepth/{sample}.regions.bed.gz.csi",
+        thresholds="results/qc/mosdepth/{sample}.thresholds.bed.gz",
+        thresholds_csi="results/qc/mosdepth/{sample}.thresholds.bed.gz.csi",
+        quantized="results/qc/mosdepth/{sample}.quantized.bed.gz",
+        quantized_csi="results/qc/mosdepth/{sample}.quantized.bed.gz.csi",
     log:
         "logs/mosdepth/{sample}.log",
     benchmark:
         "benchmarks/mosdepth/{sample}.tsv"
     params:
         prefix=lambda wc: f"results/qc/mosdepth/{wc.sample}",
+        thresholds=",".join(map(str, MOSDEPTH_THRESHOLDS)),
+        quantize=quantize_spec(MIN_DEPTH),
+        bins=quantize_env(),
     threads: 2
     resources:
         **job_resources("qc"),
@@ -61,7 +96,10 @@ rule mosdepth:
         "../../envs/mosdepth.yaml"
     shell:
         # --fast-mode: no per-base CIGAR/mate-overlap correction; as used for WGS QC.
-        "mosdepth --threads {threads} --no-per-base --fast-mode --fasta {input.fa}"
+        # --by/--thresholds: exact base counts over the gate's coverage regions; --quantize:
+        # genome-wide runs of 0, 1..MIN_DEPTH-1 and >= MIN_DEPTH reads (the panel's coverage).
+        "{params.bins} mosdepth --threads {threads} --no-per-base --fast-mode --fasta {input.fa}"
+        " --by {input.regions} --thresholds {params.thresholds} --quantize {params.quantize}"
         " {params.prefix} {input.cram} > {log} 2>&1"
 
 
@@ -81,7 +119,9 @@ rule bcftools_stats:
     conda:
         "../../envs/bcftools.yaml"
     shell:
-        "bcftools stats --fasta-ref {input.fa} --apply-filters PASS {input.vcf} > {output} 2> {log}"
+        # --samples -: the per-sample counts (het / hom-alt SNV genotypes) the gate needs.
+        "bcftools stats --fasta-ref {input.fa} --apply-filters PASS --samples - {input.vcf}"
+        " > {output} 2> {log}"
 
 
 rule coverage_summary:
@@ -107,6 +147,124 @@ rule coverage_summary:
             for sample, s, d in zip(SAMPLES, input.summary, input.dist)
         }
         write_coverage_mqc(summaries, output[0])
+
+
+rule coverage_regions:
+    input:
+        **reference_files(),
+        bed=config["qc"]["coverage_regions"] or [],
+    output:
+        bed="results/qc/coverage_regions.bed",
+        acgt="results/qc/reference_acgt.tsv",
+    log:
+        "logs/coverage_regions.log",
+    benchmark:
+        "benchmarks/coverage_regions.tsv"
+    threads: 1
+    resources:
+        **job_resources("scan"),
+    run:
+        from helgenom.qc import write_coverage_regions
+
+        configured = config["qc"]["coverage_regions"]
+        scope = write_coverage_regions(input.fa, output.bed, output.acgt, configured)
+        Path(log[0]).write_text(f"coverage regions: {scope}\n")
+
+
+rule qc_metrics:
+    input:
+        flagstat="results/qc/samtools/{sample}.flagstat.txt",
+        markdup="results/qc/samtools/{sample}.markdup.txt",
+        stats="results/qc/samtools/{sample}.stats.txt",
+        bcftools="results/qc/bcftools/{sample}.stats.txt",
+        summary="results/qc/mosdepth/{sample}.mosdepth.summary.txt",
+        thresholds="results/qc/mosdepth/{sample}.thresholds.bed.gz",
+        acgt="results/qc/reference_acgt.tsv",
+        vcf="results/vcf/{sample}.vcf.gz",
+    output:
+        "results/qc/gate/{sample}.metrics.json",
+    log:
+        "logs/qc_metrics/{sample}.log",
+    benchmark:
+        "benchmarks/qc_metrics/{sample}.tsv"
+    wildcard_constraints:
+        sample=SAMPLE_IDS,
+    threads: 1
+    resources:
+        **job_resources("scan"),
+    run:
+        from helgenom.qc import collect_metrics, coverage_scope, write_json
+
+        metrics = collect_metrics(
+            sample_id=wildcards.sample,
+            declared_sex=SAMPLES[wildcards.sample].sex,
+            flagstat=input.flagstat,
+            markdup=input.markdup,
+            samtools_stats=input.stats,
+            bcftools_stats=input.bcftools,
+            mosdepth_summary=input.summary,
+            mosdepth_thresholds=input.thresholds,
+            acgt=input.acgt,
+            vcf=input.vcf,
+            coverage_scope=coverage_scope(config["qc"]["coverage_regions"], input.acgt),
+        )
+        write_json(metrics, output[0])
+        Path(log[0]).write_text(f"{metrics['values']}\n")
+
+
+rule qc_gate:
+    input:
+        metrics="results/qc/gate/{sample}.metrics.json",
+        overrides=config["qc"]["overrides"] or [],
+    output:
+        "results/qc/gate/{sample}.json",
+    log:
+        "logs/qc_gate/{sample}.log",
+    benchmark:
+        "benchmarks/qc_gate/{sample}.tsv"
+    wildcard_constraints:
+        sample=SAMPLE_IDS,
+    params:
+        # a changed threshold set reruns the gates (and the reports)
+        analysis=QC_ANALYSIS,
+        thresholds=QC_THRESHOLDS,
+    threads: 1
+    resources:
+        **job_resources("small"),
+    run:
+        from helgenom.qc import gate, overrides_for, read_json, verdict, write_json
+
+        result = gate(
+            read_json(input.metrics),
+            params.analysis,
+            params.thresholds,
+            overrides_for(QC_OVERRIDES, wildcards.sample),
+            declared_sex=SAMPLES[wildcards.sample].sex,
+        )
+        write_json(result, output[0])
+        Path(log[0]).write_text(f"{wildcards.sample}: {verdict(result)}\n")
+
+
+rule qc_gate_summary:
+    input:
+        expand("results/qc/gate/{sample}.json", sample=SAMPLES),
+    output:
+        "results/qc/qc_gate_mqc.yaml",
+    log:
+        "logs/qc_gate_summary.log",
+    benchmark:
+        "benchmarks/qc_gate_summary.tsv"
+    params:
+        analysis=QC_ANALYSIS,
+        thresholds=QC_THRESHOLDS,
+    threads: 1
+    resources:
+        **job_resources("small"),
+    run:
+        from helgenom.qc import read_json, write_gate_mqc
+
+        gates = [read_json(path) for path in input]
+        write_gate_mqc(gates, params.thresholds, params.analysis, output[0])
 
 
 rule multiqc:

@@ -1,0 +1,188 @@
+"""The export library without a service: standard outputs, QC gate, provenance, manifest,
+command-line errors. (Deposits into a live service: test_genomedb_*, test_export_e2e_giab.)"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+from test_genomedb_support import PASS, PROVENANCE
+
+from helgenom import __version__
+from helgenom.export import (
+    ExportError,
+    build_manifest,
+    collect_provenance,
+    deposit,
+    main,
+    qc_gate_record,
+    standard_files,
+    write_receipt,
+)
+from helgenom.genomedb.manifest import MANIFEST_SCHEMA
+from helgenom.runs import REPO
+
+
+def _results(tmp: Path, sample: str = "S1", gvcf: bool = True) -> Path:
+    results = tmp / "results"
+    paths = [
+        f"cram/{sample}.cram", f"cram/{sample}.cram.crai",
+        f"vcf/{sample}.vcf.gz", f"vcf/{sample}.vcf.gz.tbi",
+        f"qc/samtools/{sample}.stats.txt", f"qc/mosdepth/{sample}.mosdepth.summary.txt",
+        f"qc/fastp/{sample}/{sample}_HVKJ2DSX3.1.fastp.json",
+        f"report/{sample}.html", f"report/{sample}.fhir.json",
+        "qc/multiqc/multiqc_report.html", "cram/OTHER.cram",
+    ]  # fmt: skip
+    if gvcf:
+        paths += [f"gvcf/{sample}.g.vcf.gz", f"gvcf/{sample}.g.vcf.gz.tbi"]
+    for path in paths:
+        (results / path).parent.mkdir(parents=True, exist_ok=True)
+        (results / path).write_text(f"content of {path}\n")
+    return results
+
+
+def test_standard_files_of_a_sample(tmp_path: Path) -> None:
+    files = standard_files(_results(tmp_path), "S1")
+    assert set(files) == {
+        "cram", "crai", "vcf", "vcf_tbi", "gvcf", "gvcf_tbi", "qc_samtools_stats",
+        "qc_mosdepth_summary", "qc_fastp_hvkj2dsx3.1", "report_html", "report_fhir.json",
+    }  # fmt: skip
+    assert all("S1" in path.name for path in files.values())  # never another sample's file
+
+
+def test_standard_files_missing_or_half_gvcf(tmp_path: Path) -> None:
+    results = _results(tmp_path, gvcf=False)
+    assert "gvcf" not in standard_files(results, "S1")
+    (results / "gvcf").mkdir()
+    (results / "gvcf" / "S1.g.vcf.gz").write_text("x")
+    with pytest.raises(ExportError, match="gVCF and its index"):
+        standard_files(results, "S1")
+    (results / "vcf" / "S1.vcf.gz.tbi").unlink()
+    with pytest.raises(ExportError, match=r"missing outputs of S1: .*S1\.vcf\.gz\.tbi"):
+        standard_files(results, "S1")
+
+
+def test_qc_gate_record() -> None:
+    assert qc_gate_record({"decision": "pass"}) == {"decision": "pass"}
+    assert qc_gate_record({"decision": "warn", "failed_checks": ["coverage"]}) == {
+        "decision": "warn",
+        "failed_checks": ["coverage"],
+    }
+    with pytest.raises(ExportError, match="QC gate failed .* not deposited"):
+        qc_gate_record({"decision": "fail"})
+    record = qc_gate_record({"decision": "fail"}, "lab-lead", "coverage sufficient for panel")
+    assert record["decision"] == "override"
+    assert record["override"]["by"] == "lab-lead" and record["override"]["at"].endswith("Z")
+    recorded = qc_gate_record(
+        {
+            "decision": "fail",
+            "failed_checks": ["mean_coverage"],
+            "override": {"by": "AB", "reason": "panel region covered", "at": "2026-11-20"},
+        }
+    )
+    assert recorded["override"]["at"].startswith("2026-11-")  # a date: local midnight, in UTC
+    assert recorded["failed_checks"] == ["mean_coverage"]
+    with pytest.raises(ExportError, match="not an ISO 8601"):
+        qc_gate_record({"decision": "fail", "override": {"by": "AB", "reason": "x", "at": "soon"}})
+    with pytest.raises(ExportError, match="nothing to override"):
+        qc_gate_record({"decision": "pass"}, "lab-lead", "why")
+    with pytest.raises(ExportError, match="unknown QC gate decision"):
+        qc_gate_record({"status": "ok"})
+
+
+def test_provenance(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("samples: samples.tsv\n")
+    reference = tmp_path / "ref.fa"
+    reference.write_text(">chr1\nACGT\n")
+    moment = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
+    provenance = collect_provenance(
+        config_files=[config],
+        parameters={"samples": "samples.tsv", "calling": {"chunks": 4}},
+        versions={"bwa": "0.7.17", "bcftools": 1.16},
+        reference=reference,
+        build="test",
+        started=moment,
+        finished=moment,
+    )
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    assert provenance["pipeline"]["version"] == __version__
+    assert provenance["pipeline"]["commit"] == (head or "unknown")
+    assert provenance["reference"]["sha256"] == hashlib.sha256(b">chr1\nACGT\n").hexdigest()
+    assert provenance["tools"] == {"bcftools": "1.16", "bwa": "0.7.17"}
+    assert provenance["run"] == {
+        "started": "2026-11-26T08:30:00Z",
+        "finished": "2026-11-26T08:30:00Z",
+    }
+    other = collect_provenance(
+        config_files=[config], parameters={"calling": {"chunks": 8}}, versions={"bwa": "1"},
+        reference=reference, build="test", started=moment, finished=moment,
+    )  # fmt: skip
+    assert other["parameters_sha256"] != provenance["parameters_sha256"]
+    assert other["config_sha256"] == provenance["config_sha256"]
+
+
+def test_manifest_schema_is_valid_and_manifest_follows_it(tmp_path: Path) -> None:
+    Draft202012Validator.check_schema(json.loads(MANIFEST_SCHEMA.read_text()))
+    files = standard_files(_results(tmp_path), "S1")
+    manifest = build_manifest("S1", files, PROVENANCE, qc_gate=PASS)
+    assert manifest["files"]["vcf"] == {
+        "filename": "S1.vcf.gz",
+        "size": len("content of vcf/S1.vcf.gz\n"),
+        "sha256": hashlib.sha256(b"content of vcf/S1.vcf.gz\n").hexdigest(),
+        "md5": hashlib.md5(b"content of vcf/S1.vcf.gz\n").hexdigest(),
+    }
+    with pytest.raises(ExportError, match="qc_gate.decision"):
+        build_manifest("S1", files, PROVENANCE, qc_gate={"decision": "fail"})
+    with pytest.raises(ExportError, match="'cram' is a required property"):
+        build_manifest(
+            "S1", {k: v for k, v in files.items() if k != "cram"}, PROVENANCE, qc_gate=PASS
+        )
+    with pytest.raises(ExportError) as error:
+        build_manifest("0101901234", files, PROVENANCE, qc_gate=PASS)
+    assert "CPR" in str(error.value) and "0101901234" not in str(error.value)
+    with pytest.raises(ExportError, match="do not exist"):
+        build_manifest("S1", {**files, "cram": tmp_path / "nope.cram"}, PROVENANCE, qc_gate=PASS)
+
+
+def test_deposit_checks_before_connecting(tmp_path: Path) -> None:
+    files = standard_files(_results(tmp_path), "S1")
+    manifest = build_manifest("S1", files, PROVENANCE, qc_gate=PASS)
+    unreachable = "http://127.0.0.1:9"
+    with pytest.raises(ExportError, match="not the files of the manifest"):
+        deposit(unreachable, "t", manifest, {"cram": files["cram"]}, b"k" * 32)
+    with pytest.raises(ExportError, match="cannot reach the genome database"):
+        deposit(unreachable, "t", manifest, files, b"k" * 32, retries=0, log=lambda _m: None)
+
+
+def test_command_line_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = _results(tmp_path)
+    token = tmp_path / "token"
+    token.write_text("hgdb.x.y\n")
+    base = ["--sample", "S1", "--results", str(results), "--out", str(tmp_path / "r.json")]
+    assert main([*base, "--qc-decision", "pass"]) == 1
+    assert "give --url and --db-public-key" in capsys.readouterr().err
+    remote = ["--url", "http://127.0.0.1:9", "--db-public-key", "x", "--token-file", str(token)]
+    assert main([*base, *remote, "--qc-decision", "fail"]) == 1
+    assert "QC gate failed" in capsys.readouterr().err
+    assert main([*base, *remote, "--qc-decision", "fail", "--on-qc-fail", "skip"]) == 0
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["deposited"] is False and "QC gate failed" in record["reason"]
+    (tmp_path / "r.json").unlink()
+    capsys.readouterr()
+    assert main([*base, *remote, "--qc-decision", "pass"]) == 1
+    assert "give --provenance FILE, or --config" in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_receipt_is_written_atomically(tmp_path: Path) -> None:
+    out = write_receipt({"accession": "HGS000001", "version": 1}, tmp_path / "x" / "r.json")
+    assert json.loads(out.read_text()) == {"accession": "HGS000001", "version": 1}
+    assert [p.name for p in out.parent.iterdir()] == ["r.json"]

@@ -1,0 +1,555 @@
+"""The export step: deposit a sample's results in the national genome database.
+
+Pipeline side of the deposit (the database side is `helgenom.genomedb`):
+
+1. `standard_files` finds a sample's outputs (CRAM+CRAI, VCF+TBI, gVCF+TBI when present,
+   per-sample QC metrics, report renderings); `collect_provenance` records how they were made
+   (helgenom version and commit, config and parameter hashes, tool versions, reference
+   checksum, run dates).
+2. `build_manifest` adds every file's size, SHA-256 and MD5 and the QC gate's decision, and
+   validates the manifest against workflow/schemas/manifest.schema.json. A failed QC gate is
+   only exported with a recorded override.
+3. `deposit` encrypts each file with crypt4gh to the database's public key while streaming it
+   up, and returns the database's receipt (accession, version, checksums). Rerunning it is
+   safe: identical content returns the same receipt and uploads nothing; an interrupted
+   deposit is resumed; changed content becomes the sample's next version.
+
+Command line (what the export rule calls):
+
+    python -m helgenom.export --sample S --results results --config config.yaml \
+        --qc-gate results/qc/gate/S.json --url URL --token-file TOKEN \
+        --db-public-key genomedb.pub --out results/export/S.receipt.json
+
+The token is read from --token-file or HELGENOM_GENOMEDB_TOKEN, never from the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from helgenom import __version__
+from helgenom.genomedb.client import ClientError, GenomeDBClient, read_token
+from helgenom.genomedb.crypto import (
+    Hasher,
+    encrypt_file,
+    encrypted_size,
+    file_digests,
+    load_public_key,
+)
+from helgenom.genomedb.manifest import canonical_json, manifest_problems
+from helgenom.runs import REPO
+from helgenom.samplesheet import looks_like_cpr
+
+__all__ = [
+    "ExportError",
+    "QCGateFailed",
+    "build_manifest",
+    "collect_provenance",
+    "deposit",
+    "main",
+    "qc_gate_record",
+    "standard_files",
+    "write_receipt",
+]
+
+REQUIRED_KEYS = ("cram", "crai", "vcf", "vcf_tbi")
+# Statuses worth another attempt: the service was busy, restarting or lost a response.
+RETRY_STATUSES = {409, 500, 502, 503, 504}
+
+
+class ExportError(RuntimeError):
+    """The sample cannot be exported; str() says why and what to do."""
+
+
+class QCGateFailed(ExportError):
+    """The QC gate failed and no override is recorded: the sample is not deposited."""
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---- what is deposited -----------------------------------------------------------------------
+def standard_files(results: str | Path, sample_id: str) -> dict[str, Path]:
+    """The outputs of one sample under a run's results/ folder, by manifest key.
+
+    CRAM, VCF and their indexes must exist; the gVCF, per-sample QC metrics and report
+    renderings are added when present. The run's MultiQC report is not: it covers every
+    sample of the run, and a deposit holds one sample's data only.
+    """
+    results = Path(results)
+    files = {
+        "cram": results / "cram" / f"{sample_id}.cram",
+        "crai": results / "cram" / f"{sample_id}.cram.crai",
+        "vcf": results / "vcf" / f"{sample_id}.vcf.gz",
+        "vcf_tbi": results / "vcf" / f"{sample_id}.vcf.gz.tbi",
+    }
+    missing = [str(path) for path in files.values() if not path.is_file()]
+    if missing:
+        raise ExportError(f"missing outputs of {sample_id}: {', '.join(missing)}")
+    optional = {
+        "gvcf": results / "gvcf" / f"{sample_id}.g.vcf.gz",
+        "gvcf_tbi": results / "gvcf" / f"{sample_id}.g.vcf.gz.tbi",
+        "qc_samtools_stats": results / "qc" / "samtools" / f"{sample_id}.stats.txt",
+        "qc_samtools_flagstat": results / "qc" / "samtools" / f"{sample_id}.flagstat.txt",
+        "qc_samtools_markdup": results / "qc" / "samtools" / f"{sample_id}.markdup.txt",
+        "qc_mosdepth_summary": results / "qc" / "mosdepth" / f"{sample_id}.mosdepth.summary.txt",
+        "qc_mosdepth_dist": results / "qc" / "mosdepth" / f"{sample_id}.mosdepth.global.dist.txt",
+        "qc_bcftools_stats": results / "qc" / "bcftools" / f"{sample_id}.stats.txt",
+        "qc_gate_result": results / "qc" / "gate" / f"{sample_id}.json",
+        "qc_gate_metrics": results / "qc" / "gate" / f"{sample_id}.metrics.json",
+    }
+    files.update({key: path for key, path in optional.items() if path.is_file()})
+    if ("gvcf" in files) != ("gvcf_tbi" in files):
+        raise ExportError(f"{sample_id}: the gVCF and its index must both exist, or neither")
+    for path in sorted((results / "qc" / "fastp" / sample_id).glob("*.fastp.json")):
+        unit = path.name.removeprefix(f"{sample_id}_").removesuffix(".fastp.json")
+        files[f"qc_fastp_{_key_part(unit)}"] = path
+    for path in sorted((results / "report").glob(f"{sample_id}.*")):
+        files[f"report_{_key_part(path.name.removeprefix(sample_id + '.'))}"] = path
+    return files
+
+
+def _key_part(text: str) -> str:
+    """A manifest key suffix from free text: lower case, [a-z0-9_.-]."""
+    return re.sub(r"[^a-z0-9_.-]", "_", text.lower()).strip("._-")[:60] or "file"
+
+
+def _sha256_of_files(paths: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(bytes.fromhex(file_digests(path).sha256))
+    return digest.hexdigest()
+
+
+def _git(repo: Path, *args: str) -> str | None:
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def collect_provenance(
+    *,
+    config_files: Sequence[str | Path],
+    parameters: Mapping[str, Any],
+    versions: str | Path | Mapping[str, Any],
+    reference: str | Path,
+    build: str,
+    started: datetime,
+    finished: datetime,
+    run_id: str | None = None,
+    repo: Path = REPO,
+) -> dict[str, Any]:
+    """The provenance block of a manifest.
+
+    `parameters` is the effective configuration (validated, with defaults); `versions` the
+    run's results/versions.yaml (or its content); `reference` the FASTA the run used.
+    """
+    commit = _git(repo, "rev-parse", "HEAD")
+    status = _git(repo, "status", "--porcelain", "--untracked-files=no")
+    if isinstance(versions, Mapping):
+        tools = dict(versions)
+    else:
+        tools = yaml.safe_load(Path(versions).read_text()) or {}
+    reference = Path(reference)
+    pipeline: dict[str, Any] = {"name": "helgenom", "version": __version__}
+    pipeline["commit"] = commit if commit and re.fullmatch(r"[0-9a-f]{40}", commit) else "unknown"
+    if status is not None:
+        pipeline["dirty"] = bool(status)
+    run: dict[str, Any] = {"started": _iso(started), "finished": _iso(finished)}
+    if run_id:
+        run["run_id"] = run_id
+    return {
+        "pipeline": pipeline,
+        "config_sha256": _sha256_of_files([Path(f) for f in config_files]),
+        "parameters_sha256": hashlib.sha256(canonical_json(parameters)).hexdigest(),
+        "tools": {str(k): str(v) for k, v in sorted(tools.items())},
+        "reference": {
+            "build": build,
+            "sha256": file_digests(reference).sha256,
+            "filename": reference.name,
+        },
+        "run": run,
+    }
+
+
+def qc_gate_record(
+    gate: Mapping[str, Any], override_by: str | None = None, override_reason: str | None = None
+) -> dict[str, Any]:
+    """The manifest's qc_gate block from the QC gate's result (results/qc/gate/<sample>.json
+    of helgenom.qc: {"decision": pass|warn|fail, "failed_checks": [...], "override": {by,
+    reason, at}}). A failed gate needs an override (recorded in the gate result, or given
+    here: who and why) or the sample is not exported.
+    """
+    decision = gate.get("decision")
+    if decision not in ("pass", "warn", "fail"):
+        raise ExportError(f"unknown QC gate decision {decision!r}: pass, warn or fail")
+    override = dict(gate.get("override") or {})
+    by = override_by or override.get("by")
+    reason = override_reason or override.get("reason")
+    if decision != "fail":
+        if by or reason:
+            raise ExportError(f"the QC gate's decision is {decision}: there is nothing to override")
+        record: dict[str, Any] = {"decision": decision}
+    elif by and reason:
+        at = _moment(override.get("at"), time.time())
+        record = {"decision": "override", "override": {"by": by, "reason": reason, "at": _iso(at)}}
+    else:
+        raise QCGateFailed(
+            "the QC gate failed for this sample: it is not deposited. To deposit it anyway, "
+            "record an override: who (--qc-override-by) and why (--qc-override-reason)."
+        )
+    checks = [str(c) for c in gate.get("failed_checks", [])]
+    if checks:
+        record["failed_checks"] = checks
+    return record
+
+
+def build_manifest(
+    sample_id: str,
+    files: Mapping[str, str | Path],
+    provenance: Mapping[str, Any],
+    *,
+    qc_gate: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The submission manifest of a sample, validated against the schema.
+
+    `files` maps manifest keys (cram, crai, vcf, vcf_tbi, gvcf, gvcf_tbi, qc_*, report_*) to
+    paths; `qc_gate` is the manifest's qc_gate block (see `qc_gate_record`). Raises
+    ExportError listing every problem.
+    """
+    if looks_like_cpr(sample_id):
+        raise ExportError(
+            "the sample ID looks like a CPR number: identifiers must be pseudonymised "
+            "(the value is not shown)"
+        )
+    missing = [str(Path(p)) for p in files.values() if not Path(p).is_file()]
+    if missing:
+        raise ExportError(f"files to deposit do not exist: {', '.join(missing)}")
+    entries = {}
+    for key, path in sorted(files.items()):
+        digests = file_digests(path)
+        entries[key] = {
+            "filename": Path(path).name,
+            "size": digests.size,
+            "sha256": digests.sha256,
+            "md5": digests.md5,
+        }
+    manifest = {
+        "schema_version": 1,
+        "sample_id": sample_id,
+        "created": _iso(datetime.now(UTC)),
+        "qc_gate": dict(qc_gate),
+        "provenance": dict(provenance),
+        "files": entries,
+    }
+    problems = manifest_problems(manifest)
+    if problems:
+        raise ExportError(
+            "the manifest does not follow workflow/schemas/manifest.schema.json:\n  - "
+            + "\n  - ".join(problems)
+        )
+    return manifest
+
+
+# ---- the deposit -----------------------------------------------------------------------------
+def _upload(
+    client: GenomeDBClient,
+    deposit_id: str,
+    key: str,
+    path: Path,
+    expected: Mapping[str, Any],
+    recipient: bytes,
+) -> None:
+    size = path.stat().st_size
+    if size != expected["size"]:
+        raise ExportError(f"{path} changed since the manifest was built (size {size})")
+    hasher = Hasher()
+    chunks = encrypt_file(path, recipient, hasher)
+    header = next(chunks)
+
+    def body() -> Any:
+        yield header
+        yield from chunks
+
+    client.request(
+        "PUT",
+        f"/api/v1/deposits/{deposit_id}/files/{key}",
+        content=body(),
+        headers={
+            "Content-Type": "application/vnd.ga4gh.crypt4gh",
+            "Content-Length": str(encrypted_size(size, len(header))),
+        },
+    )
+    if hasher.sha256.hexdigest() != expected["sha256"]:
+        raise ExportError(f"{path} changed since the manifest was built (SHA-256)")
+
+
+def _check_receipt(receipt: Mapping[str, Any], manifest: Mapping[str, Any]) -> None:
+    """The receipt must name the sample and every file with the manifest's checksums."""
+    files = receipt.get("files", {})
+    wrong = [
+        key
+        for key, entry in manifest["files"].items()
+        if {k: files.get(key, {}).get(k) for k in ("size", "sha256", "md5")}
+        != {k: entry[k] for k in ("size", "sha256", "md5")}
+    ]
+    if (
+        receipt.get("sample_id") != manifest["sample_id"]
+        or wrong
+        or set(files) != set(manifest["files"])
+    ):
+        raise ExportError(
+            f"the database's receipt does not match the manifest (files: {', '.join(wrong)})"
+        )
+
+
+def _deposit_once(
+    client: GenomeDBClient,
+    manifest: Mapping[str, Any],
+    files: Mapping[str, Path],
+    recipient: bytes,
+    register_sample: bool,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    if register_sample:
+        client.request("POST", "/api/v1/samples", json={"sample_id": manifest["sample_id"]})
+    opened = client.request(
+        "POST",
+        "/api/v1/deposits",
+        content=canonical_json(manifest),
+        headers={"Content-Type": "application/json"},
+    )
+    if opened["status"] == "unchanged":
+        log(f"export: {manifest['sample_id']}: unchanged, nothing uploaded")
+        return opened["receipt"]
+    deposit_id = opened["deposit_id"]
+    log(
+        f"export: {manifest['sample_id']}: deposit {deposit_id} ({opened['status']}), "
+        f"uploading {len(opened['upload'])} of {len(manifest['files'])} file(s)"
+    )
+    for key in opened["upload"]:
+        _upload(client, deposit_id, key, files[key], manifest["files"][key], recipient)
+    result = client.request("POST", f"/api/v1/deposits/{deposit_id}/commit")
+    return result["receipt"]
+
+
+def deposit(
+    url: str,
+    token: str,
+    manifest: Mapping[str, Any],
+    files: Mapping[str, str | Path],
+    db_public_key: str | Path | bytes,
+    *,
+    retries: int = 3,
+    backoff: float = 2.0,
+    register_sample: bool = False,
+    log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+) -> dict[str, Any]:
+    """Deposit a sample (manifest + files) in the database at `url`; the receipt.
+
+    Each file is crypt4gh-encrypted to `db_public_key` as it is streamed up. Safe to rerun,
+    and retried after connection failures and server errors (the deposit resumes where it
+    stopped). With `register_sample`, the sample is registered first (demo and validation
+    samples; clinical samples are registered by their department).
+    """
+    problems = manifest_problems(manifest)
+    if problems:
+        raise ExportError("invalid manifest:\n  - " + "\n  - ".join(problems))
+    paths = {key: Path(path) for key, path in files.items()}
+    if set(paths) != set(manifest["files"]):
+        raise ExportError("the files given are not the files of the manifest")
+    recipient = load_public_key(db_public_key)
+    for attempt in range(retries + 1):
+        try:
+            with GenomeDBClient(url, token) as client:
+                receipt = _deposit_once(client, manifest, paths, recipient, register_sample, log)
+            _check_receipt(receipt, manifest)
+            return receipt
+        except ClientError as error:
+            if error.status not in RETRY_STATUSES or attempt == retries:
+                raise ExportError(f"deposit refused: {error}") from error
+            log(f"export: attempt {attempt + 1} failed ({error}); retrying")
+        except httpx.TransportError as error:
+            if attempt == retries:
+                raise ExportError(f"cannot reach the genome database at {url}: {error}") from error
+            log(f"export: attempt {attempt + 1} failed ({error!r}); retrying")
+        time.sleep(backoff * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def write_receipt(receipt: Mapping[str, Any], out: str | Path) -> Path:
+    """Write the receipt as JSON, atomically (a partial receipt never exists)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(f".{out.name}.tmp")
+    temporary.write_text(json.dumps(receipt, indent=2, sort_keys=True) + "\n")
+    os.replace(temporary, out)
+    return out
+
+
+# ---- command line ----------------------------------------------------------------------------
+def _parse_files(items: Sequence[str]) -> dict[str, Path]:
+    files = {}
+    for item in items:
+        key, sep, path = item.partition("=")
+        if not sep or not key or not path:
+            raise ExportError(f"--files takes KEY=PATH, not {item!r}")
+        files[key] = Path(path)
+    return files
+
+
+def _load_config(config_files: Sequence[Path]) -> dict[str, Any]:
+    from helgenom.config import validate_config
+
+    config: dict[str, Any] = {}
+    for path in config_files:
+        config.update(yaml.safe_load(path.read_text()) or {})
+    return validate_config(config, config_files)
+
+
+def _moment(text: str | None, fallback: float) -> datetime:
+    """An ISO 8601 date or time (without a zone: local time), else the `fallback` epoch."""
+    if not text:
+        return datetime.fromtimestamp(fallback, UTC)
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError as error:
+        raise ExportError(f"not an ISO 8601 date or time: {text!r}") from error
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def _provenance_from_args(args: argparse.Namespace, files: Mapping[str, Path]) -> dict[str, Any]:
+    if args.provenance:
+        return json.loads(Path(args.provenance).read_text())
+    if not args.config:
+        raise ExportError("give --provenance FILE, or --config (and --versions) to collect it")
+    config_files = [Path(p) for p in args.config]
+    config = _load_config(config_files)
+    mtimes = [path.stat().st_mtime for path in files.values()]
+    return collect_provenance(
+        config_files=config_files,
+        parameters=config,
+        versions=Path(args.versions),
+        reference=Path(args.reference or config["reference"]["fasta"]),
+        build=args.build or config["reference"]["build"],
+        started=_moment(args.run_started, min(mtimes)),
+        finished=_moment(args.run_finished, max(mtimes)),
+        run_id=args.run_id,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m helgenom.export",
+        description="Deposit one sample's results in the national genome database.",
+    )
+    parser.add_argument("--sample", required=True, help="the pseudonymous sample ID")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--files", nargs="+", metavar="KEY=PATH", help="the files, by key")
+    what.add_argument("--results", help="a run's results/ folder: take the standard outputs")
+    parser.add_argument("--out", required=True, help="where to write the receipt (JSON)")
+    parser.add_argument("--manifest-out", help="also write the manifest here")
+    parser.add_argument("--url", default=os.environ.get("HELGENOM_GENOMEDB_URL"))
+    parser.add_argument("--token-file", help="file holding the token (or HELGENOM_GENOMEDB_TOKEN)")
+    parser.add_argument(
+        "--db-public-key",
+        default=os.environ.get("HELGENOM_GENOMEDB_PUBLIC_KEY"),
+        help="the database's crypt4gh public key (or HELGENOM_GENOMEDB_PUBLIC_KEY)",
+    )
+    gate = parser.add_mutually_exclusive_group(required=True)
+    gate.add_argument("--qc-gate", help='the QC gate result, JSON {"decision": pass|warn|fail}')
+    gate.add_argument("--qc-decision", choices=["pass", "warn", "fail"])
+    parser.add_argument("--qc-override-by", help="who overrides a failed QC gate")
+    parser.add_argument("--qc-override-reason", help="why the failed QC gate is overridden")
+    parser.add_argument(
+        "--on-qc-fail",
+        choices=["error", "skip"],
+        default="error",
+        help="a failed gate without override: exit 1 (error), or write a 'not deposited' "
+        "record to --out and exit 0 (skip)",
+    )
+    parser.add_argument("--provenance", help="provenance JSON (instead of collecting it)")
+    parser.add_argument("--config", nargs="+", help="the run's config file(s)")
+    parser.add_argument("--versions", default="results/versions.yaml")
+    parser.add_argument("--reference", help="reference FASTA (default: from the config)")
+    parser.add_argument("--build", help="reference build (default: from the config)")
+    parser.add_argument("--run-started", help="ISO 8601 (default: oldest file's mtime)")
+    parser.add_argument("--run-finished", help="ISO 8601 (default: newest file's mtime)")
+    parser.add_argument("--run-id")
+    parser.add_argument("--register-sample", action="store_true", help="register it first")
+    parser.add_argument("--retries", type=int, default=3)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if not args.url or not args.db_public_key:
+            raise ExportError(
+                "give --url and --db-public-key (or HELGENOM_GENOMEDB_URL and "
+                "HELGENOM_GENOMEDB_PUBLIC_KEY)"
+            )
+        token = read_token(args.token_file)
+        if args.files:
+            files = _parse_files(args.files)
+        else:
+            files = standard_files(args.results, args.sample)
+        gate = json.loads(Path(args.qc_gate).read_text()) if args.qc_gate else {}
+        if args.qc_decision:
+            gate = {"decision": args.qc_decision}
+        try:
+            qc_gate = qc_gate_record(gate, args.qc_override_by, args.qc_override_reason)
+        except QCGateFailed as error:
+            if args.on_qc_fail == "error":
+                raise
+            write_receipt(
+                {"sample_id": args.sample, "deposited": False, "reason": str(error)}, args.out
+            )
+            print(f"export: {args.sample}: not deposited ({error})", file=sys.stderr)
+            return 0
+        provenance = _provenance_from_args(args, files)
+        manifest = build_manifest(args.sample, files, provenance, qc_gate=qc_gate)
+        if args.manifest_out:
+            write_receipt(manifest, args.manifest_out)
+        receipt = deposit(
+            args.url,
+            token,
+            manifest,
+            files,
+            args.db_public_key,
+            retries=args.retries,
+            register_sample=args.register_sample,
+        )
+    except (ExportError, ValueError, OSError) as error:
+        print(f"export: {error}", file=sys.stderr)
+        return 1
+    write_receipt(receipt, args.out)
+    print(
+        f"export: {args.sample}: {receipt['accession']} version {receipt['version']} "
+        f"({len(receipt['files'])} files) -> {args.out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""The audit log: one entry per request (and per administrative command), append-only and
+hash-chained.
+
+Each entry's hash is HMAC-SHA256(audit key, previous entry's hash + the entry's canonical
+JSON), so changing, removing or inserting an entry breaks the chain from there on, and the
+chain cannot be recomputed without the audit key (kept in the home's keys/, not in the
+catalog). The database refuses UPDATE and DELETE on the table (triggers). Every string is
+masked if it looks like a CPR number: the log never holds a personal identifier.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from helgenom.genomedb.catalog import audit_log, now, write_lock
+from helgenom.genomedb.naming import mask
+
+__all__ = [
+    "GENESIS", "VerifyResult", "append", "entries", "entry_hash", "verify", "verify_rows",
+]  # fmt: skip
+
+GENESIS = "0" * 64
+HASHED_FIELDS = (
+    "seq", "ts", "actor", "role", "department", "action", "method", "target", "outcome", "detail",
+)  # fmt: skip
+
+
+def _canonical(fields: Mapping[str, Any]) -> bytes:
+    return json.dumps(
+        {name: fields[name] for name in HASHED_FIELDS},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    ).encode()
+
+
+def entry_hash(key: bytes, prev_hash: str, fields: Mapping[str, Any]) -> str:
+    """The chain hash of an entry whose predecessor's hash is `prev_hash`."""
+    return hmac.new(key, prev_hash.encode() + b"\n" + _canonical(fields), "sha256").hexdigest()
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask(value)[:2000]
+    if isinstance(value, Mapping):
+        return {mask(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def append(
+    conn: Connection,
+    key: bytes,
+    *,
+    actor: str,
+    role: str,
+    department: str | None,
+    action: str,
+    method: str,
+    target: Mapping[str, Any],
+    outcome: int,
+    detail: str = "",
+) -> int:
+    """Append one entry (inside the caller's transaction); its sequence number."""
+    write_lock(conn)
+    last = conn.execute(
+        select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    fields = {
+        "seq": seq,
+        "ts": now(),
+        "actor": _clean(actor),
+        "role": _clean(role),
+        "department": _clean(department),
+        "action": _clean(action),
+        "method": _clean(method),
+        "target": json.dumps(_clean(dict(target)), sort_keys=True, separators=(",", ":")),
+        "outcome": int(outcome),
+        "detail": _clean(detail),
+    }
+    conn.execute(
+        insert(audit_log).values(
+            **fields, prev_hash=prev_hash, hash=entry_hash(key, prev_hash, fields)
+        )
+    )
+    return seq
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of checking the chain: `broken_seq` is the first entry that fails."""
+
+    entries: int
+    head: str
+    broken_seq: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_seq is None
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"OK: audit chain of {self.entries} entries verified; head {self.head}"
+        return (
+            f"BROKEN: audit entry {self.broken_seq} fails verification ({self.reason}); "
+            f"{self.entries} entries before it verified"
+        )
+
+
+def verify_rows(rows: Iterable[Mapping[str, Any]], key: bytes) -> VerifyResult:
+    """Check a chain given as rows in sequence order (from the catalog or a backup)."""
+    prev_hash, expected_seq, count = GENESIS, 1, 0
+    for row in rows:
+        seq = int(row["seq"])
+        if seq != expected_seq:
+            return VerifyResult(count, prev_hash, expected_seq, f"entry {expected_seq} is missing")
+        if row["prev_hash"] != prev_hash:
+            return VerifyResult(
+                count, prev_hash, seq, "its link to the previous entry does not match"
+            )
+        if not hmac.compare_digest(entry_hash(key, prev_hash, row), row["hash"]):
+            return VerifyResult(count, prev_hash, seq, "its content does not match its hash")
+        prev_hash, expected_seq, count = row["hash"], seq + 1, count + 1
+    return VerifyResult(count, prev_hash)
+
+
+def entries(conn: Connection, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+    """Up to `limit` entries after sequence number `after`, oldest first."""
+    rows = conn.execute(
+        select(audit_log).where(audit_log.c.seq > after).order_by(audit_log.c.seq).limit(limit)
+    )
+    return [{**row._mapping, "target": json.loads(row.target)} for row in rows]
+
+
+def verify(conn: Connection, key: bytes) -> VerifyResult:
+    """Check the whole chain in the catalog, streaming it in sequence order."""
+    result = conn.execution_options(yield_per=2000).execute(
+        select(audit_log).order_by(audit_log.c.seq)
+    )
+    return verify_rows((row._mapping for row in result), key)

@@ -1,0 +1,93 @@
+"""What every operation needs: settings, catalog engine, keys and the object store."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from helgenom.genomedb import audit
+from helgenom.genomedb.catalog import connect, create_schema
+from helgenom.genomedb.crypto import KeyPair, generate_keypair, load_keypair
+from helgenom.genomedb.settings import Settings
+from helgenom.genomedb.store import ObjectStore
+
+__all__ = ["Context", "init_home"]
+
+
+@dataclass
+class Context:
+    """An opened database home. The secret key is loaded on first use."""
+
+    settings: Settings
+    engine: Engine
+
+    @classmethod
+    def open(cls, home: Path | None = None) -> Context:
+        settings = Settings.load(home)
+        return cls(settings, connect(settings.database_url))
+
+    @cached_property
+    def keys(self) -> KeyPair:
+        return load_keypair(self.settings.secret_key, self.settings.passphrase)
+
+    @cached_property
+    def audit_key(self) -> bytes:
+        return self.settings.read_audit_key()
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return ObjectStore(self.settings.objects_dir)
+
+    def staging(self, deposit_id: str) -> Path:
+        return self.settings.staging_dir / deposit_id
+
+    def record(
+        self,
+        action: str,
+        target: Mapping[str, Any],
+        outcome: int = 0,
+        detail: str = "",
+    ) -> None:
+        """An audit entry for an administrative command run on the server (not over HTTP)."""
+        with self.engine.begin() as conn:
+            audit.append(
+                conn,
+                self.audit_key,
+                actor=f"cli:{getpass.getuser()}",
+                role="operator",
+                department=None,
+                action=action,
+                method="CLI",
+                target=target,
+                outcome=outcome,
+                detail=detail,
+            )
+
+
+def init_home(
+    home: Path,
+    database_url: str | None = None,
+    passphrase: str | None = None,
+    **limits: Any,
+) -> Context:
+    """Create (or complete) a database home: folders, keys, config and catalog tables."""
+    home = home.resolve()
+    config = home / "config.json"
+    if config.exists():
+        settings = Settings.load(home)
+    else:
+        settings = Settings(home, database_url or Settings.sqlite_url(home), **limits)
+    settings.create_dirs()
+    if not config.exists():
+        settings.save()
+    if not settings.secret_key.exists():
+        generate_keypair(settings.secret_key, settings.public_key, passphrase)
+    context = Context(settings, connect(settings.database_url))
+    create_schema(context.engine)
+    return context

@@ -1,0 +1,113 @@
+"""The service's home folder and its settings.
+
+```
+<home>/config.json        database URL and limits (mode 0600: a URL may hold a password)
+<home>/keys/genomedb.sec  the database's crypt4gh secret key (0400; passphrase optional)
+<home>/keys/genomedb.pub  its public key: submitters encrypt to it
+<home>/keys/audit.key     the key of the audit log's hash chain (HMAC-SHA256)
+<home>/catalog.sqlite     the embedded catalog (when no other database URL is set)
+<home>/objects/           stored objects, crypt4gh, named by the SHA-256 of their content
+<home>/staging/           deposits being received (never visible to readers)
+```
+
+Environment: HELGENOM_GENOMEDB_HOME (the home), HELGENOM_GENOMEDB_DATABASE_URL (overrides
+config.json), HELGENOM_GENOMEDB_PASSPHRASE (the secret key's passphrase, if it has one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "Settings", "default_home"]
+
+DEFAULT_MAX_FILE_BYTES = 1 << 40  # 1 TiB of plaintext per file: a 30x WGS CRAM is ~15-30 GB
+DEFAULT_MAX_MANIFEST_BYTES = 1 << 20
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("HELGENOM_GENOMEDB_HOME", "genomedb")).resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where everything lives and the limits the service enforces."""
+
+    home: Path
+    database_url: str
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_manifest_bytes: int = DEFAULT_MAX_MANIFEST_BYTES
+    staging_max_age_hours: float = 24.0
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def secret_key(self) -> Path:
+        return self.keys_dir / "genomedb.sec"
+
+    @property
+    def public_key(self) -> Path:
+        return self.keys_dir / "genomedb.pub"
+
+    @property
+    def audit_key(self) -> Path:
+        return self.keys_dir / "audit.key"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.home / "objects"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.home / "staging"
+
+    @property
+    def passphrase(self) -> str | None:
+        return os.environ.get("HELGENOM_GENOMEDB_PASSPHRASE") or None
+
+    @staticmethod
+    def sqlite_url(home: Path) -> str:
+        return f"sqlite:///{home / 'catalog.sqlite'}"
+
+    @classmethod
+    def load(cls, home: Path | None = None) -> Settings:
+        """The settings of an initialised home (see `init`)."""
+        home = (home or default_home()).resolve()
+        path = home / "config.json"
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{home} is not a genome database home (no config.json): run "
+                f"'python -m helgenom.genomedb --home {home} init' first"
+            )
+        data: dict[str, Any] = json.loads(path.read_text())
+        url = data.pop("database_url")
+        return cls(
+            home=home, database_url=os.environ.get("HELGENOM_GENOMEDB_DATABASE_URL") or url, **data
+        )
+
+    def save(self) -> None:
+        data = asdict(self)
+        data.pop("home")
+        path = self.home / "config.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+            handle.write("\n")
+
+    def create_dirs(self) -> None:
+        for folder in (self.home, self.objects_dir, self.staging_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not self.audit_key.exists():
+            fd = os.open(self.audit_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+
+    def read_audit_key(self) -> bytes:
+        return bytes.fromhex(self.audit_key.read_text().strip())

@@ -1,0 +1,373 @@
+"""The report as an HL7 FHIR R4 bundle for the patient record (EPJ), after the HL7 Genomics
+Reporting implementation guide (STU2, FHIR R4).
+
+Built and validated with `fhir.resources` 8 (its R4B models, `fhir.resources.R4B`: FHIR 4.3,
+whose DiagnosticReport, Observation and Specimen are wire-compatible with R4 4.0.1 for the
+elements used here). The bundle is a transaction (POST of every resource, internal references
+as urn:uuid) holding:
+
+* DiagnosticReport (genomics-report profile; LOINC 51969-4 "Genetic analysis report"),
+  status "preliminary" (a technical report awaiting sign-off), the answer as `conclusion` and
+  `conclusionCode`, and the PDF as `presentedForm`;
+* an overall-interpretation Observation (LOINC 51968-6; Negative / Inconclusive / Failure);
+* one variant Observation per PASS variant in the panel (LOINC 69548-6 with the components of
+  the guide's variant profile: reference sequence, REF/ALT, 1-based position, allelic state,
+  allele fraction, read depth, gene studied, DNA change type);
+* one region-studied Observation per panel gene (LOINC 53041-0) with its coverage;
+* one Observation per QC metric (local codes).
+
+The subject is a logical reference by the pseudonymous sample ID (system
+`urn:helgenom:pseudonym`): the EHR resolves it; no personal identifier is in the bundle.
+Codes without a standard equivalent (QC metrics, panel coverage, the answer category) use the
+local code system `urn:helgenom:fhir:codes`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+FHIR_PACKAGE = "fhir.resources.R4B"
+LOINC = "http://loinc.org"
+LOCAL = "urn:helgenom:fhir:codes"
+PSEUDONYM = "urn:helgenom:pseudonym"
+SO = "http://www.sequenceontology.org"
+UCUM = "http://unitsofmeasure.org"
+IG = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition"
+_NAMESPACE = uuid.UUID("5b6f1d3e-6a52-4c35-9a43-5f0f1f5c2a11")
+
+CATEGORY = [
+    {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                "code": "laboratory",
+            }
+        ]
+    },
+    {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/v2-0074",
+                "code": "GE",
+                "display": "Genetics",
+            }
+        ]
+    },
+]
+OVERALL = {
+    "no findings in panel": ("LA6577-6", "Negative"),
+    "variants for interpretation": ("LA9663-1", "Inconclusive"),
+    "QC failure": ("LA9664-9", "Failure"),
+}
+ZYGOSITY = {
+    "heterozygous": ("LA6706-1", "Heterozygous"),
+    "homozygous": ("LA6705-3", "Homozygous"),
+    "hemizygous": ("LA6707-9", "Hemizygous"),
+}
+VARIANT_TYPE = {
+    "SNV": ("SO:0001483", "SNV"),
+    "MNV": ("SO:0002007", "MNV"),
+    "insertion": ("SO:0000667", "insertion"),
+    "deletion": ("SO:0000159", "deletion"),
+    "delins": ("SO:1000032", "delins"),
+}
+
+
+def _cc(system: str, code: str, display: str | None = None, text: str | None = None) -> dict:
+    coding = {"system": system, "code": code}
+    if display:
+        coding["display"] = display
+    out: dict[str, Any] = {"coding": [coding]}
+    if text:
+        out["text"] = text
+    return out
+
+
+def _uuid(report_id: str, *parts: Any) -> str:
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, '/'.join(map(str, (report_id, *parts))))}"
+
+
+def _component(code: dict, **value: Any) -> dict:
+    return {"code": code, **value}
+
+
+def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> dict[str, Any]:
+    """The FHIR bundle (plain JSON data) of a report, validated with fhir.resources R4B."""
+    rid = report["report_id"]
+    sample_id = report["sample"]["sample_id"]
+    subject = {
+        "type": "Patient",
+        "identifier": {"system": PSEUDONYM, "value": sample_id},
+        "display": f"pseudonymised sample {sample_id}",
+    }
+    issued = report["generated"]
+    performer = [{"display": report["laboratory"]}] if report.get("laboratory") else []
+    entries: list[dict[str, Any]] = []
+
+    def add(kind: str, key: Any, resource: dict[str, Any]) -> str:
+        url = _uuid(rid, kind, key)
+        entries.append(
+            {"fullUrl": url, "resource": resource, "request": {"method": "POST", "url": kind}}
+        )
+        return url
+
+    def observation(profile: str | None, code: dict, **fields: Any) -> dict[str, Any]:
+        resource: dict[str, Any] = {"resourceType": "Observation"}
+        if profile:
+            resource["meta"] = {"profile": [f"{IG}/{profile}"]}
+        resource.update({"status": "final", "category": CATEGORY, "code": code, "subject": subject})
+        resource["issued"] = issued
+        if performer:
+            resource["performer"] = performer
+        resource.update(fields)
+        return resource
+
+    specimen = add(
+        "Specimen",
+        sample_id,
+        {
+            "resourceType": "Specimen",
+            "identifier": [{"system": PSEUDONYM, "value": sample_id}],
+            "type": _cc(
+                "http://terminology.hl7.org/CodeSystem/v2-0487", "DNA", "DNA", "genomic DNA"
+            ),
+            "subject": subject,
+        },
+    )
+    specimen_ref = {"reference": specimen}
+    results: list[dict[str, str]] = []
+
+    category = report["answer"]["category"]
+    loinc_answer, loinc_display = OVERALL[category]
+    overall = observation(
+        "overall-interpretation",
+        _cc(LOINC, "51968-6", "Genetic disease analysis overall interpretation"),
+        specimen=specimen_ref,
+        valueCodeableConcept={
+            "coding": [
+                {"system": LOINC, "code": loinc_answer, "display": loinc_display},
+                {"system": LOCAL, "code": _code(category), "display": category},
+            ],
+            "text": category,
+        },
+        note=[{"text": report["answer"]["text"]}],
+    )
+    results.append({"reference": add("Observation", "overall", overall)})
+
+    build = report["method"]["reference"]["build"]
+    for index, v in enumerate(report["variants"]):
+        if v["filter"] != "PASS":
+            continue
+        components = [
+            _component(
+                _cc(LOINC, "48013-7", "Genomic reference sequence ID"),
+                valueCodeableConcept={"text": f"{build} {v['chrom']}"},
+            ),
+            _component(_cc(LOINC, "69547-8", "Genomic ref allele [ID]"), valueString=v["ref"]),
+            _component(_cc(LOINC, "69551-0", "Genomic alt allele [ID]"), valueString=v["alt"]),
+            _component(
+                _cc(LOINC, "92822-6", "Genomic coordinate system [Type]"),
+                valueCodeableConcept=_cc(LOINC, "LA30102-0", "1-based character counting"),
+            ),
+            _component(
+                _cc(LOINC, "81254-5", "Genomic allele start-end"),
+                valueRange={
+                    "low": {"value": v["pos"]},
+                    "high": {"value": v["pos"] + len(v["ref"]) - 1},
+                },
+            ),
+            _component(
+                _cc(LOINC, "53034-5", "Allelic state"),
+                valueCodeableConcept=_cc(LOINC, *ZYGOSITY[v["zygosity"]]),
+            ),
+            _component(
+                _cc(LOINC, "48019-4", "DNA change type"),
+                valueCodeableConcept=_cc(SO, *VARIANT_TYPE[v["type"]]),
+            ),
+        ]
+        for gene in v["genes"]:
+            components.append(
+                _component(
+                    _cc(LOINC, "48018-6", "Gene studied [ID]"),
+                    valueCodeableConcept={"text": gene},
+                )
+            )
+        if v["allele_fraction"] is not None:
+            components.append(
+                _component(
+                    _cc(LOINC, "81258-6", "Sample variant allelic frequency [NFr]"),
+                    valueQuantity={
+                        "value": v["allele_fraction"],
+                        "system": UCUM,
+                        "code": "1",
+                        "unit": "relative frequency",
+                    },
+                )
+            )
+        if v["alt_reads"] is not None:
+            components.append(
+                _component(
+                    _cc(LOINC, "82121-5", "Allelic read depth"),
+                    valueQuantity={"value": v["alt_reads"], "system": UCUM, "code": "1"},
+                )
+            )
+        if v["depth"] is not None:
+            components.append(
+                _component(
+                    _cc(LOCAL, "read-depth", "Read depth at the variant"),
+                    valueQuantity={"value": v["depth"], "system": UCUM, "code": "1"},
+                )
+            )
+        consequences = v.get("consequences") or []
+        text = "; ".join(
+            c.get("consequence", "")
+            + (f" {c['protein_change']}" if c.get("protein_change") else "")
+            for c in consequences
+        )
+        if text:
+            components.append(
+                _component(
+                    _cc(LOCAL, "bcftools-csq", "Predicted consequence (bcftools csq)"),
+                    valueString=text,
+                )
+            )
+        resource = observation(
+            "variant",
+            _cc(LOINC, "69548-6", "Genetic variant assessment"),
+            specimen=specimen_ref,
+            valueCodeableConcept=_cc(LOINC, "LA9633-4", "Present"),
+            component=components,
+            note=[
+                {
+                    "text": f"{v['chrom']}:{v['pos']} {v['ref']}>{v['alt']} ({v['genotype']}), "
+                    f"quality {v['quality']}"
+                }
+            ],
+        )
+        results.append({"reference": add("Observation", f"variant-{index}", resource)})
+
+    panel = report["panel"]
+    for gene in panel["genes"]:
+        components = [
+            _component(
+                _cc(LOINC, "48018-6", "Gene studied [ID]"),
+                valueCodeableConcept={"text": gene["gene"]},
+            ),
+            _component(
+                _cc(LOINC, "81293-3", "Description of ranges of DNA sequences examined"),
+                valueString=f"{panel['id']} v{panel['version']}: {gene['intervals']} interval(s), "
+                f"{gene['length']} bp",
+            ),
+            _component(
+                _cc(LOCAL, "pct-at-min-depth", f"Bases covered >= {panel['min_depth']}x"),
+                valueQuantity={
+                    "value": gene["pct_at_min_depth"],
+                    "system": UCUM,
+                    "code": "%",
+                    "unit": "%",
+                },
+            ),
+        ]
+        for gap in gene["under_covered"]:
+            components.append(
+                _component(
+                    _cc(LOCAL, "under-covered-region", f"Covered < {panel['min_depth']}x"),
+                    valueString=f"{gap['contig']}:{gap['start'] + 1}-{gap['end']}",
+                )
+            )
+        resource = observation(
+            "region-studied",
+            _cc(LOINC, "53041-0", "DNA region of interest panel"),
+            specimen=specimen_ref,
+            component=components,
+        )
+        results.append({"reference": add("Observation", f"region-{gene['gene']}", resource)})
+
+    for metric in report["qc"]["metrics"]:
+        fields: dict[str, Any] = {"specimen": specimen_ref}
+        value = metric["value"]
+        if value is None:
+            fields["dataAbsentReason"] = _cc(
+                "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                "not-performed",
+                "Not Performed",
+                metric.get("note") or "not assessable",
+            )
+        elif isinstance(value, str):
+            fields["valueString"] = value
+        else:
+            unit = {"%": "%", "x": "1"}.get(metric["unit"], "1")
+            fields["valueQuantity"] = {"value": value, "system": UCUM, "code": unit}
+        fields["interpretation"] = [
+            {
+                "coding": [{"system": LOCAL, "code": f"qc-{metric['status']}"}],
+                "text": metric["status"].replace("_", " "),
+            }
+        ]
+        fields["note"] = [{"text": f"threshold: {metric['threshold']}"}]
+        resource = observation(None, _cc(LOCAL, f"qc-{metric['id']}", metric["label"]), **fields)
+        results.append({"reference": add("Observation", f"qc-{metric['id']}", resource)})
+
+    diagnostic: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "meta": {"profile": [f"{IG}/genomics-report"]},
+        "identifier": [{"system": "urn:helgenom:report-id", "value": rid}],
+        "status": report["status"],
+        "category": [CATEGORY[1]],
+        "code": _cc(LOINC, "51969-4", "Genetic analysis report"),
+        "subject": subject,
+        "effectiveDateTime": issued,
+        "issued": issued,
+        "specimen": [specimen_ref],
+        "result": results,
+        "conclusion": f"{category}: {report['answer']['text']}",
+        "conclusionCode": [_cc(LOCAL, _code(category), category)],
+    }
+    if performer:
+        diagnostic["performer"] = performer
+    if pdf is not None:
+        data = Path(pdf).read_bytes()
+        diagnostic["presentedForm"] = [
+            {
+                "contentType": "application/pdf",
+                "language": "en",
+                "data": base64.b64encode(data).decode(),
+                "hash": base64.b64encode(hashlib.sha1(data).digest()).decode(),
+                "title": f"Genomic analysis report {sample_id}",
+                "creation": issued,
+                "size": len(data),
+            }
+        ]
+    add("DiagnosticReport", "report", diagnostic)
+    entries.insert(0, entries.pop())  # the DiagnosticReport first
+    bundle = {
+        "resourceType": "Bundle",
+        "identifier": {"system": "urn:helgenom:report-id", "value": rid},
+        "type": "transaction",
+        "timestamp": issued,
+        "entry": entries,
+    }
+    validate_bundle(bundle)
+    return bundle
+
+
+def _code(category: str) -> str:
+    return category.lower().replace(" ", "-")
+
+
+def validate_bundle(bundle: Mapping[str, Any]) -> Any:
+    """Parse the bundle with the fhir.resources R4B models (raises on invalid FHIR)."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    return Bundle.model_validate(dict(bundle))
+
+
+def write_bundle(bundle: Mapping[str, Any], out: str | Path) -> None:
+    model = validate_bundle(bundle)
+    Path(out).write_text(json.dumps(json.loads(model.model_dump_json()), indent=2) + "\n")
