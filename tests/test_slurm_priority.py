@@ -113,11 +113,13 @@ def test_acute_overtakes_research_and_routine(cluster: None, tmp_path: Path) -> 
     finally:
         subprocess.run(["scancel", *research], capture_output=True, timeout=30)
 
-    fields = ("JobID", "QOS", "State", "Submit", "Start", "End", "Comment")
+    fields = ("JobID", "JobName", "QOS", "State", "Submit", "Start", "End", "Comment")
     time.sleep(3)  # sacct catches up with the last state changes
-    # The run's jobs (Snakemake comments each with its rule), not other tests' on the account.
-    ours = [j for j in sacct_jobs(ACCOUNTS["genomedk"], since, *fields)
-            if j["Comment"].startswith("rule_")]  # fmt: skip
+    # This run's jobs only: the plugin names every job of a run after the run's ID.
+    jobs = sacct_jobs(ACCOUNTS["genomedk"], since, *fields)
+    run_ids = {j["JobName"] for j in jobs if "wildcards_ACUTE1" in j["Comment"]}
+    assert len(run_ids) == 1, jobs
+    ours = [j for j in jobs if j["JobName"] in run_ids]
     acute = [j for j in ours if j["QOS"] == "clinical"]
     routine = [j for j in ours if j["QOS"] == "normal"]
     assert acute and routine, ours
