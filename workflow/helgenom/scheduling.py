@@ -222,20 +222,16 @@ def _members(job: Any) -> list[Any]:
 
 def _tags(job: Any) -> tuple[int, int, int]:
     """(sample, deadline minutes, rank) of a job; a group job takes its most urgent member's."""
-    best = (0, 0, len(CLASS_RANK))
-    for member in _members(job):
-        res = _resources(member)
-        tags = (
+    tags = [
+        (
             int(res.get(TAG_SAMPLE, 0) or 0),
             int(res.get(TAG_DEADLINE, 0) or 0),
             int(res.get(TAG_RANK, len(CLASS_RANK)) or 0),
         )
-        if best == (0, 0, len(CLASS_RANK)) or (tags[1] or math.inf, tags[2]) < (
-            best[1] or math.inf,
-            best[2],
-        ):
-            best = tags
-    return best
+        for res in map(_resources, _members(job))
+    ]
+    # Earliest deadline (0 = none = last), then the most urgent class.
+    return min(tags, key=lambda t: (t[1] or math.inf, t[2]), default=(0, 0, len(CLASS_RANK)))
 
 
 class ClinicalScheduler(SchedulerBase):
