@@ -17,6 +17,7 @@ include: "workflow/rules/call.smk"
 include: "workflow/rules/qc.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/validate.smk"
+include: "workflow/rules/export.smk"
 
 
 # Seconds-long steps run in the Snakemake process itself, never as cluster jobs.
@@ -30,6 +31,7 @@ localrules:
     qc_gate_summary,
     report_json,
     report_render,
+    export,
 
 
 rule all:

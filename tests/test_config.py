@@ -128,3 +128,66 @@ def test_valid_truth_set_passes(tmp_path: Path, giab: Path) -> None:
     checked, path = _validation_config(tmp_path, {**entry, "confident_bed": str(bad_bed)})
     with pytest.raises(ConfigError, match=r"line 1 is not 'contig<TAB>start<TAB>end'"):
         check_validation(checked, {"NA12878"}, [path])
+
+
+def _export_config(tmp_path: Path, export: str) -> tuple[dict, Path]:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "samples: s.tsv\nunits: u.tsv\nreference:\n  fasta: r.fa\n  build: GRCh38\n"
+        "export:\n" + export
+    )
+    return validate_config(yaml.safe_load(path.read_text()), [path]), path
+
+
+def test_export_settings_are_checked_before_any_job(tmp_path: Path) -> None:
+    from helgenom.config import check_export
+
+    # Disabled (the default): nothing to check.
+    config, path = _export_config(tmp_path, "  enabled: false\n")
+    check_export(config, [path], environ={})
+    assert config["export"]["on_qc_fail"] == "skip"
+
+    config, path = _export_config(
+        tmp_path, "  enabled: true\n  token_file: nope.token\n  db_public_key: db.pub\n"
+    )
+    with pytest.raises(ConfigError) as error:
+        check_export(config, [path], environ={})
+    text = str(error.value)
+    assert f"{path}:6: 'export.url': the export is enabled but no database URL" in text
+    assert f"{path}:8: 'export.token_file': file nope.token does not exist" in text
+    assert f"{path}:9: 'export.db_public_key': file db.pub does not exist" in text
+
+    # An empty token file, a key file that is no crypt4gh key.
+    token, key = tmp_path / "empty.token", tmp_path / "not.pub"
+    token.write_text("\n")
+    key.write_text("ssh-rsa AAAA nothing\n")
+    config, path = _export_config(
+        tmp_path,
+        f"  enabled: true\n  url: https://genomedb.example\n  token_file: {token}\n"
+        f"  db_public_key: {key}\n",
+    )
+    with pytest.raises(ConfigError) as error:
+        check_export(config, [path], environ={})
+    text = str(error.value)
+    assert f"{token} is empty. Fix: put the token in it" in text
+    assert "not a crypt4gh public key" in text and "Fix: give the database's crypt4gh" in text
+
+    # Everything from the environment (the token itself never enters a file or argv).
+    from helgenom.genomedb.crypto import generate_keypair
+
+    generate_keypair(tmp_path / "db.sec", tmp_path / "db.pub", None)
+    config, path = _export_config(tmp_path, "  enabled: true\n")
+    check_export(
+        config,
+        [path],
+        environ={
+            "HELGENOM_GENOMEDB_URL": "https://genomedb.example",
+            "HELGENOM_GENOMEDB_TOKEN": "secret",
+            "HELGENOM_GENOMEDB_PUBLIC_KEY": str(tmp_path / "db.pub"),
+        },
+    )
+
+
+def test_export_url_must_be_http(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="export.url"):
+        _export_config(tmp_path, "  enabled: true\n  url: genomedb.example/api\n")

@@ -75,3 +75,58 @@ def test_demo_samples_pass_the_qc_gate_and_get_a_report(
     for ext in ("html", "pdf", "fhir.json"):
         assert (run_dir / "results" / "report" / f"{sample}.{ext}").stat().st_size > 1000
     assert f"{sample}    QC pass; variants for interpretation" in stdout
+
+
+def test_demo_deposits_into_the_embedded_database(demo_run: tuple[Path, str]) -> None:
+    """The quick start deposits both samples into its embedded (SQLite) genome database; a
+    clinician of the department reads each VCF back byte-identical."""
+    import json
+
+    from helgenom.genomedb import tokens
+    from helgenom.genomedb.context import Context
+    from helgenom.genomedb.crypto import generate_keypair, load_public_key
+    from helgenom.genomedb.service import embedded_database
+
+    run_dir, stdout = demo_run
+    home = run_dir / "demo" / "genomedb"
+    assert "helgenom demo: deposits in the national genome database" in stdout
+    receipts = {}
+    for sample in [s.sample_id for s in DEFAULT_SAMPLES]:
+        path = run_dir / "results" / "export" / f"{sample}.receipt.json"
+        receipt = json.loads(path.read_text())
+        assert receipt["sample_id"] == sample and receipt["version"] == 1
+        assert {"cram", "crai", "vcf", "vcf_tbi", "gvcf", "report_pdf"} <= set(receipt["files"])
+        assert f"{sample:10} {receipt['accession']} version 1" in stdout
+        receipts[sample] = receipt
+    assert len({r["accession"] for r in receipts.values()}) == 2
+
+    ctx = Context.open(home)
+    secret, public = home / "reader.sec", home / "reader.pub"
+    generate_keypair(secret, public, None)
+    with ctx.engine.begin() as conn:
+        _, token = tokens.issue(
+            conn,
+            name="demo-clinician",
+            role="clinician",
+            department="demo-lab",
+            public_key=load_public_key(public),
+        )
+    ctx.engine.dispose()
+    (home / "clinician.token").write_text(token)
+    with embedded_database(home, department="demo-lab") as db:
+        for sample, receipt in receipts.items():
+            out = run_dir / f"{sample}.back.vcf.gz"
+            fetch = subprocess.run(
+                [
+                    sys.executable, "-m", "helgenom.genomedb", "--home", str(home), "fetch",
+                    "--url", db.url, "--token-file", str(home / "clinician.token"),
+                    "--object-id", receipt["files"]["vcf"]["drs_id"],
+                    "--secret-key", str(secret), "--db-public-key", str(db.public_key),
+                    "--out", str(out),
+                ],
+                capture_output=True,
+                text=True,
+            )  # fmt: skip
+            assert fetch.returncode == 0, fetch.stderr
+            vcf = run_dir / "results" / "vcf" / f"{sample}.vcf.gz"
+            assert out.read_bytes() == vcf.read_bytes()

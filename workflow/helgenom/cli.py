@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from helgenom.config import ConfigError, check_validation, validate_config
+from helgenom.config import ConfigError, check_export, check_validation, validate_config
 from helgenom.reference import ReferenceError, check_fasta
 from helgenom.runs import REPO, snakemake_command
 from helgenom.samplesheet import SampleSheetError, load_samplesheet
@@ -35,6 +36,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         check_fasta(checked["reference"]["fasta"])
         samples = load_samplesheet(checked["samples"], checked["units"])
         check_validation(checked, set(samples), files)
+        check_export(checked, files)
         check_qc_config(checked, set(samples), files)
         _, panel_warnings = assign_panels(checked, samples)
     except (ConfigError, SampleSheetError, ReferenceError, OverrideError, PanelError) as error:
@@ -75,11 +77,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"helgenom demo: generating synthetic data in {workdir / 'demo'}", flush=True)
         data = generate_demo(workdir / "demo")
         marker.write_text("ok\n")
-    cmd = snakemake_command(
-        workdir, "--configfile", str(REPO / "config.yaml"), str(DEMO_CONFIG), cores=args.cores
-    )
-    print("helgenom demo: " + " ".join(cmd), flush=True)
-    status = subprocess.call(cmd, cwd=workdir)
+    configs = [str(REPO / "config.yaml"), str(DEMO_CONFIG)]
+    if args.no_export:
+        status = _run_demo(workdir, configs, args.cores)
+    else:
+        from helgenom.genomedb.service import embedded_database
+
+        home = workdir / "demo" / "genomedb"
+        with embedded_database(home, department="demo-lab") as db:
+            print(f"helgenom demo: genome database (embedded, SQLite) at {db.url}, home {home}")
+            overlay = workdir / "demo" / "export.yaml"
+            overlay.write_text(
+                "# written by `helgenom demo`: deposit into the embedded demo database\n"
+                + yaml.safe_dump(
+                    {
+                        "export": {
+                            "enabled": True,
+                            "token_file": str(db.token_file),
+                            "db_public_key": str(db.public_key),
+                            "register_sample": True,
+                        }
+                    }
+                )
+            )
+            # The URL (a free port each time) comes from the environment, so the overlay
+            # stays the same from run to run.
+            env = {**os.environ, "HELGENOM_GENOMEDB_URL": db.url}
+            status = _run_demo(workdir, [*configs, str(overlay)], args.cores, env)
     if status:
         return status
     print("\nhelgenom demo: calls compared with the planted truth (confident regions)")
@@ -102,9 +126,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if report.exists():
             content = json.loads(report.read_text())
             print(f"{sample:10} QC {content['qc']['verdict']}; {content['answer']['category']}")
-    outputs = "cram/, vcf/, qc/multiqc/multiqc_report.html, report/"
+    if not args.no_export:
+        print("\nhelgenom demo: deposits in the national genome database (embedded demo copy)")
+        for sample in data.truth:
+            receipt = json.loads(
+                (workdir / "results" / "export" / f"{sample}.receipt.json").read_text()
+            )
+            if receipt.get("deposited") is False:
+                print(f"{sample:10} not deposited: {receipt['reason']}")
+            else:
+                print(
+                    f"{sample:10} {receipt['accession']} version {receipt['version']}, "
+                    f"{len(receipt['files'])} files"
+                )
+    outputs = "cram/, vcf/, qc/multiqc/multiqc_report.html, report/, export/"
     print(f"\nOutputs: {workdir / 'results'} ({outputs})")
     return 0
+
+
+def _run_demo(
+    workdir: Path, configs: list[str], cores: int, env: dict[str, str] | None = None
+) -> int:
+    cmd = snakemake_command(workdir, "--configfile", *configs, cores=cores)
+    print("helgenom demo: " + " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=workdir, env=env)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -147,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run the pipeline end to end on synthetic demo data")
     p.add_argument("--directory", default=str(REPO), help="run directory (default: the repo)")
     p.add_argument("--cores", type=int, default=2)
+    p.add_argument(
+        "--no-export",
+        action="store_true",
+        help="do not deposit into the embedded demo genome database (demo/genomedb)",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("status", help="per-sample progress, deadline and slack of a run")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import gzip
+import os
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -211,5 +212,80 @@ def check_validation(
             problem = check(path)
             if problem:
                 problems.append(f"{where}: {path} {problem}. Fix: give {kind} file.")
+    if problems:
+        raise ConfigError(problems)
+
+
+# The environment variables the export step falls back to (helgenom.export reads the same).
+EXPORT_ENV = {
+    "url": "HELGENOM_GENOMEDB_URL",
+    "token_file": "HELGENOM_GENOMEDB_TOKEN",
+    "db_public_key": "HELGENOM_GENOMEDB_PUBLIC_KEY",
+}
+
+
+def check_export(
+    config: Mapping[str, Any],
+    config_files: Sequence[str | Path] = (),
+    environ: Mapping[str, str] | None = None,
+) -> None:
+    """Check the `export` section when the export is enabled: a database URL, a readable
+    non-empty token file (or HELGENOM_GENOMEDB_TOKEN) and the database's crypt4gh public key.
+
+    Raises ConfigError naming the config key of every problem, before any job runs (so a run
+    never computes for days and then fails to deposit for a typo). The token is never shown.
+    """
+    from helgenom.genomedb.crypto import CryptError, load_public_key
+
+    export = config.get("export", {})
+    if not export.get("enabled"):
+        return
+    env = os.environ if environ is None else environ
+    files = [Path(f) for f in config_files]
+    problems = []
+
+    def where(name: str) -> str:
+        key: KeyPath = ("export", name)
+        return f"{_locate(key, files)}: '{_dotted(key)}'"
+
+    if not export.get("url") and not env.get(EXPORT_ENV["url"]):
+        problems.append(
+            f"{where('url')}: the export is enabled but no database URL is given. Fix: set "
+            f"export.url (e.g. https://genomedb.example) or {EXPORT_ENV['url']}."
+        )
+    token_file = export.get("token_file")
+    if token_file:
+        path = Path(token_file)
+        if not path.is_file():
+            problems.append(
+                f"{where('token_file')}: file {path} does not exist. Fix: give the file holding "
+                "the department's submitter token (issued by the database's administrators)."
+            )
+        elif not path.read_text(errors="replace").strip():
+            problems.append(f"{where('token_file')}: {path} is empty. Fix: put the token in it.")
+    elif not env.get(EXPORT_ENV["token_file"], "").strip():
+        problems.append(
+            f"{where('token_file')}: the export is enabled but no token is given. Fix: set "
+            f"export.token_file to the submitter token's file, or {EXPORT_ENV['token_file']}."
+        )
+    key_file = export.get("db_public_key") or env.get(EXPORT_ENV["db_public_key"])
+    if not key_file:
+        problems.append(
+            f"{where('db_public_key')}: the export is enabled but the database's public key is "
+            f"not given. Fix: set export.db_public_key or {EXPORT_ENV['db_public_key']}."
+        )
+    elif not Path(key_file).is_file():
+        problems.append(
+            f"{where('db_public_key')}: file {key_file} does not exist. Fix: give the "
+            "database's crypt4gh public key file (genomedb.pub)."
+        )
+    else:
+        try:
+            load_public_key(Path(key_file))
+        except CryptError as error:
+            problems.append(
+                f"{where('db_public_key')}: {error}. Fix: give the database's crypt4gh public "
+                "key (-----BEGIN CRYPT4GH PUBLIC KEY-----)."
+            )
     if problems:
         raise ConfigError(problems)

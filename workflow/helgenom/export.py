@@ -60,6 +60,8 @@ __all__ = [
     "build_manifest",
     "collect_provenance",
     "deposit",
+    "export_from_run",
+    "export_sample",
     "main",
     "qc_gate_record",
     "standard_files",
@@ -500,6 +502,156 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def export_sample(
+    sample_id: str,
+    *,
+    files: Mapping[str, str | Path],
+    gate: Mapping[str, Any],
+    provenance: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+    url: str,
+    token: str,
+    db_public_key: str | Path | bytes,
+    out: str | Path,
+    on_qc_fail: str = "error",
+    override_by: str | None = None,
+    override_reason: str | None = None,
+    manifest_out: str | Path | None = None,
+    register_sample: bool = False,
+    retries: int = 3,
+    log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+) -> dict[str, Any]:
+    """Judge the QC gate, build the manifest, deposit, and write the receipt to `out`.
+
+    A failed gate without an override raises QCGateFailed (`on_qc_fail="error"`) or writes a
+    record {"sample_id", "deposited": false, "reason"} to `out` (`"skip"`). `provenance` may
+    be a function, called only when the sample is deposited. Returns what was written.
+    """
+    try:
+        qc_gate = qc_gate_record(gate, override_by, override_reason)
+    except QCGateFailed as error:
+        if on_qc_fail == "error":
+            raise
+        record = {"sample_id": sample_id, "deposited": False, "reason": str(error)}
+        write_receipt(record, out)
+        log(f"export: {sample_id}: not deposited ({error})")
+        return record
+    if callable(provenance):
+        provenance = provenance()
+    manifest = build_manifest(sample_id, files, provenance, qc_gate=qc_gate)
+    if manifest_out:
+        write_receipt(manifest, manifest_out)
+    receipt = deposit(
+        url,
+        token,
+        manifest,
+        files,
+        db_public_key,
+        retries=retries,
+        register_sample=register_sample,
+        log=log,
+    )
+    write_receipt(receipt, out)
+    log(
+        f"export: {sample_id}: {receipt['accession']} version {receipt['version']} "
+        f"({len(receipt['files'])} files) -> {out}"
+    )
+    return receipt
+
+
+def export_from_run(
+    sample_id: str,
+    *,
+    config: Mapping[str, Any],
+    config_files: Sequence[str | Path],
+    results: str | Path,
+    versions: str | Path,
+    qc_gate: str | Path,
+    started: datetime,
+    out: str | Path,
+    run_id: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+) -> dict[str, Any]:
+    """The workflow's export step (workflow/rules/export.smk) for one sample of a run.
+
+    Settings come from the run's validated `config` (`export`: url, token_file,
+    db_public_key, on_qc_fail, register_sample), each falling back to its environment
+    variable (helgenom.config.EXPORT_ENV); the files are the sample's standard outputs.
+    """
+    try:
+        return _export_from_run(
+            sample_id,
+            config=config,
+            config_files=config_files,
+            results=results,
+            versions=versions,
+            qc_gate=qc_gate,
+            started=started,
+            out=out,
+            run_id=run_id,
+            environ=os.environ if environ is None else environ,
+            log=log,
+        )
+    except (ExportError, ValueError, OSError) as error:
+        log(f"export: {sample_id}: {error}")
+        raise
+
+
+def _export_from_run(
+    sample_id: str,
+    *,
+    config: Mapping[str, Any],
+    config_files: Sequence[str | Path],
+    results: str | Path,
+    versions: str | Path,
+    qc_gate: str | Path,
+    started: datetime,
+    out: str | Path,
+    run_id: str | None,
+    environ: Mapping[str, str],
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    from helgenom.config import EXPORT_ENV
+
+    env = environ
+    settings = config.get("export", {})
+    url = settings.get("url") or env.get(EXPORT_ENV["url"])
+    key = settings.get("db_public_key") or env.get(EXPORT_ENV["db_public_key"])
+    if not url or not key:
+        raise ExportError(
+            "the export needs the database's URL and public key: set export.url and "
+            f"export.db_public_key (or {EXPORT_ENV['url']}, {EXPORT_ENV['db_public_key']})"
+        )
+    token = read_token(settings.get("token_file"))
+    files = standard_files(results, sample_id)
+    # The analysis parameters: where the results are deposited is not one of them.
+    parameters = {k: v for k, v in config.items() if k != "export"}
+    reference = Path(config["reference"]["fasta"])
+    build = config["reference"]["build"]
+    return export_sample(
+        sample_id,
+        files=files,
+        gate=json.loads(Path(qc_gate).read_text()),
+        provenance=lambda: collect_provenance(
+            config_files=config_files,
+            parameters=parameters,
+            versions=versions,
+            reference=reference,
+            build=build,
+            started=started,
+            finished=datetime.now(UTC),
+            run_id=run_id,
+        ),
+        url=url,
+        token=token,
+        db_public_key=key,
+        out=out,
+        on_qc_fail=settings.get("on_qc_fail", "skip"),
+        register_sample=bool(settings.get("register_sample")),
+        log=log,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -516,38 +668,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         gate = json.loads(Path(args.qc_gate).read_text()) if args.qc_gate else {}
         if args.qc_decision:
             gate = {"decision": args.qc_decision}
-        try:
-            qc_gate = qc_gate_record(gate, args.qc_override_by, args.qc_override_reason)
-        except QCGateFailed as error:
-            if args.on_qc_fail == "error":
-                raise
-            write_receipt(
-                {"sample_id": args.sample, "deposited": False, "reason": str(error)}, args.out
-            )
-            print(f"export: {args.sample}: not deposited ({error})", file=sys.stderr)
-            return 0
-        provenance = _provenance_from_args(args, files)
-        manifest = build_manifest(args.sample, files, provenance, qc_gate=qc_gate)
-        if args.manifest_out:
-            write_receipt(manifest, args.manifest_out)
-        receipt = deposit(
-            args.url,
-            token,
-            manifest,
-            files,
-            args.db_public_key,
-            retries=args.retries,
+        export_sample(
+            args.sample,
+            files=files,
+            gate=gate,
+            provenance=lambda: _provenance_from_args(args, files),
+            url=args.url,
+            token=token,
+            db_public_key=args.db_public_key,
+            out=args.out,
+            on_qc_fail=args.on_qc_fail,
+            override_by=args.qc_override_by,
+            override_reason=args.qc_override_reason,
+            manifest_out=args.manifest_out,
             register_sample=args.register_sample,
+            retries=args.retries,
         )
     except (ExportError, ValueError, OSError) as error:
         print(f"export: {error}", file=sys.stderr)
         return 1
-    write_receipt(receipt, args.out)
-    print(
-        f"export: {args.sample}: {receipt['accession']} version {receipt['version']} "
-        f"({len(receipt['files'])} files) -> {args.out}",
-        file=sys.stderr,
-    )
     return 0
 
 

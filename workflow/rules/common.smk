@@ -15,7 +15,12 @@ from helgenom.calling import (  # noqa: E402
     mode_callers,
     soft_filter_pipeline,
 )
-from helgenom.config import ConfigError, check_validation, validate_config  # noqa: E402
+from helgenom.config import (  # noqa: E402
+    ConfigError,
+    check_export,
+    check_validation,
+    validate_config,
+)
 from helgenom.reference import ReferenceError, check_fasta  # noqa: E402
 from helgenom.samplesheet import SampleSheetError, load_samplesheet, read_group  # noqa: E402
 from helgenom.scheduling import run_start, sample_clocks, shared_clock  # noqa: E402
@@ -30,6 +35,7 @@ def _load_run():
         check_fasta(checked["reference"]["fasta"])
         samples = load_samplesheet(checked["samples"], checked["units"])
         check_validation(checked, set(samples), workflow.configfiles)
+        check_export(checked, workflow.configfiles)
     except (ConfigError, SampleSheetError, ReferenceError) as error:
         raise WorkflowError(f"helgenom: input validation failed before any job ran.\n{error}")
     config.clear()
@@ -167,18 +173,22 @@ def validation_reports():
     return [f"results/validation/{sample}.json" for sample in VALIDATION]
 
 
+def sample_qc_files(sample):
+    """A sample's QC tool outputs (fastp per unit, samtools, mosdepth, bcftools stats)."""
+    units = SAMPLES[sample].units
+    files = [f"results/qc/fastp/{sample}/{sample}_{u.unit_id}.fastp.json" for u in units]
+    return files + [
+        f"results/qc/samtools/{sample}.stats.txt",
+        f"results/qc/samtools/{sample}.flagstat.txt",
+        f"results/qc/samtools/{sample}.markdup.txt",
+        f"results/qc/mosdepth/{sample}.mosdepth.global.dist.txt",
+        f"results/qc/mosdepth/{sample}.mosdepth.summary.txt",
+        f"results/qc/bcftools/{sample}.stats.txt",
+    ]
+
+
 def multiqc_inputs(wildcards=None):
-    files = []
-    for sample, s in SAMPLES.items():
-        files += [f"results/qc/fastp/{sample}/{sample}_{u.unit_id}.fastp.json" for u in s.units]
-        files += [
-            f"results/qc/samtools/{sample}.stats.txt",
-            f"results/qc/samtools/{sample}.flagstat.txt",
-            f"results/qc/samtools/{sample}.markdup.txt",
-            f"results/qc/mosdepth/{sample}.mosdepth.global.dist.txt",
-            f"results/qc/mosdepth/{sample}.mosdepth.summary.txt",
-            f"results/qc/bcftools/{sample}.stats.txt",
-        ]
+    files = [path for sample in SAMPLES for path in sample_qc_files(sample)]
     files.append("results/qc/coverage_mqc.tsv")
     files.append("results/qc/qc_gate_mqc.yaml")  # the QC gate (qc.smk)
     if VALIDATION:
@@ -201,7 +211,37 @@ def final_outputs():
             out += [f"results/validation/{sample}.tsv", f"results/validation/{sample}.json"]
     out += ["results/qc/multiqc/multiqc_report.html", "results/versions.yaml"]
     out += report_outputs()  # QC gates and clinical reports (report.smk)
+    if EXPORT:
+        out += [f"results/export/{sample}.receipt.json" for sample in SAMPLES]
     return out
+
+
+# ---- export into the national genome database (workflow/rules/export.smk) -----------------
+EXPORT = config["export"]["enabled"]
+
+
+def export_inputs(wildcards):
+    """What a sample's deposit holds (helgenom.export.standard_files), so the export waits
+    for all of it: CRAM, VCF, gVCF, per-sample QC, the QC gate, the report renderings."""
+    sample = wildcards.sample
+    files = {
+        "gate": f"results/qc/gate/{sample}.json",
+        "versions": "results/versions.yaml",
+        "cram": f"results/cram/{sample}.cram",
+        "crai": f"results/cram/{sample}.cram.crai",
+        "vcf": f"results/vcf/{sample}.vcf.gz",
+        "tbi": f"results/vcf/{sample}.vcf.gz.tbi",
+        "metrics": f"results/qc/gate/{sample}.metrics.json",
+        "qc": sample_qc_files(sample),
+    }
+    if GVCF:
+        files["gvcf"] = f"results/gvcf/{sample}.g.vcf.gz"
+        files["gvcf_tbi"] = f"results/gvcf/{sample}.g.vcf.gz.tbi"
+    if sample in REPORT_PANELS:
+        files["report"] = [
+            f"results/report/{sample}.{ext}" for ext in ("json", "html", "pdf", "fhir.json")
+        ]
+    return files
 
 
 # Which env provides each tool (the tool_version rule runs each tool in its own env).
@@ -238,7 +278,8 @@ if SITE is not None and not os.environ.get("HELGENOM_SLURM_ACCOUNT"):
 
 # ---- clinical priority (see workflow/helgenom/scheduling.py) ------------------------------
 # Deadlines count from each sample's `received` time, or from the run's first start.
-CLOCKS = sample_clocks(SAMPLES, config, run_start(Path(".")))
+RUN_STARTED = run_start(Path("."))
+CLOCKS = sample_clocks(SAMPLES, config, RUN_STARTED)
 SAMPLE_INDEX = {sample: i + 1 for i, sample in enumerate(SAMPLES)}
 SHARED_CLOCK = shared_clock(CLOCKS)
 
