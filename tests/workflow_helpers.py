@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from helgenom.runs import REPO, snakemake_command, write_run_dir
+from helgenom.runs import REPO, load_workflow, snakemake_command, write_run_dir
 
-__all__ = ["REPO", "chdir", "load_workflow_rules", "snakemake", "write_run_dir"]
+__all__ = ["REPO", "load_workflow_rules", "snakemake", "write_run_dir"]
 
 
 def snakemake(
@@ -27,26 +25,7 @@ def snakemake(
     return proc
 
 
-@contextmanager
-def chdir(path: Path):  # noqa: ANN201
-    old = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
-
-
 def load_workflow_rules(run_dir: Path, config: dict[str, Any] | None = None) -> list[Any]:
     """The workflow's Rule objects, loaded through Snakemake's API in `run_dir`."""
-    from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
-
-    with chdir(run_dir), SnakemakeApi(OutputSettings()) as api:
-        workflow_api = api.workflow(
-            resource_settings=ResourceSettings(cores=2),
-            config_settings=ConfigSettings(config=config or {}),
-            snakefile=REPO / "Snakefile",
-            workdir=run_dir,
-        )
+    with load_workflow(run_dir, config=config, cores=2) as workflow_api:
         return list(workflow_api._workflow.rules)

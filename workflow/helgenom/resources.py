@@ -10,7 +10,7 @@ are from published bwa/samtools/bcftools throughput on 30x genomes, rounded up.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from helgenom.sites import Request, Site, fit
 
@@ -38,7 +38,8 @@ ESTIMATES: dict[str, Estimate] = {
     # merge + markdup + CRAM encoding: ~12 CPU min per GB of unit BAMs.
     "markdup": Estimate(4000, 0, 300, 15, 12),
     # bcftools mpileup | call: ~45 CPU hours over a 30x genome (~150 CPU min per GB of CRAM);
-    # call_chunk divides its input size by the number of chunks.
+    # call_chunk divides its input size by the number of chunks. The other calling modes'
+    # estimates ("call:<mode>", see call_kind) are this one scaled by CALLING_CPU_FACTOR.
     "call": Estimate(1500, 0, 0, 10, 150),
     "gather": Estimate(2000, 0, 0, 10, 20),
     # samtools stats/flagstat, mosdepth on the CRAM: ~5 CPU min per GB.
@@ -49,6 +50,42 @@ ESTIMATES: dict[str, Estimate] = {
     # variants): ~5 CPU min per GB; the largest reference contig held in memory (~0.5 GB).
     "scan": Estimate(2000, 0, 0, 10, 5),
 }
+
+
+# CPU time of the call_chunk command per calling.mode, relative to bcftools alone (the "call"
+# estimate above). Source: scripts/benchmark_calling.py on the GIAB NA12878 slice, 4 chunks
+# (README.md, "Calling modes"; calling CPU s, median of 3): bcftools 1.8 s, bcftools -B (a
+# bcftools setting, covered by 1.0) 1.6 s, freebayes 2.0 s with config.yaml's freebayes_extra
+# (2.2 s with freebayes' defaults), bcftools+freebayes 3.2 s: ratios 1.11 (1.22) and 1.78,
+# rounded to 1.2 and 1.8. The whole command was timed, so a factor scales the estimate's
+# fixed minutes too. On a ~1 Mb slice fixed per-process costs weigh more than on a genome:
+# the factors may understate freebayes' share at WGS scale (benchmark a larger region).
+CALLING_CPU_FACTOR: dict[str, float] = {
+    "bcftools": 1.0,
+    "freebayes": 1.2,
+    "bcftools+freebayes": 1.8,
+}
+
+
+def call_kind(mode: str) -> str:
+    """The estimate (a key of ESTIMATES) of the call_chunk job of a calling.mode."""
+    if mode not in CALLING_CPU_FACTOR:
+        known = ", ".join(CALLING_CPU_FACTOR)
+        raise ValueError(f"no call estimate for calling.mode {mode!r}; one of {known}")
+    return "call" if CALLING_CPU_FACTOR[mode] == 1.0 else f"call:{mode}"
+
+
+def _runtime_scaled(e: Estimate, factor: float) -> Estimate:
+    return replace(
+        e,
+        runtime_base_min=math.ceil(e.runtime_base_min * factor),
+        runtime_per_gb_cpu_min=e.runtime_per_gb_cpu_min * factor,
+    )
+
+
+ESTIMATES.update(
+    {call_kind(m): _runtime_scaled(ESTIMATES["call"], f) for m, f in CALLING_CPU_FACTOR.items()}
+)
 
 
 def mem_mb(kind: str, input_mb: float, threads: int = 1, attempt: int = 1) -> int:

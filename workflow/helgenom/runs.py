@@ -5,8 +5,9 @@ Used by the `helgenom` command, the tests and the benchmarks, so all start Snake
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,39 @@ def write_giab_run_dir(
         extra_config=extra_config,
     )  # fmt: skip
     return run_dir
+
+
+@contextlib.contextmanager
+def load_workflow(
+    run_dir: str | Path,
+    configfiles: Sequence[str | Path] = (),
+    *,
+    config: Mapping[str, Any] | None = None,
+    cores: int = 1,
+) -> Iterator[Any]:
+    """The workflow of a run in `run_dir`, loaded (not run) through Snakemake's API.
+
+    Yields Snakemake's WorkflowApi; `configfiles` (relative to the current directory) and
+    `config` are added to the run's config.yaml as --configfile/--config would. While the
+    context is open the working directory is `run_dir`, so the workflow's relative paths
+    (results, benchmark files) resolve there; it is restored on exit. Snakemake's output
+    is quiet.
+    """
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.enums import Quietness
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+
+    run_dir = Path(run_dir).resolve()
+    config_settings = ConfigSettings(
+        config=dict(config or {}), configfiles=[Path(c).resolve() for c in configfiles]
+    )
+    with (
+        contextlib.chdir(run_dir),
+        SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api,
+    ):
+        yield api.workflow(
+            resource_settings=ResourceSettings(cores=cores),
+            config_settings=config_settings,
+            snakefile=REPO / "Snakefile",
+            workdir=run_dir,
+        )

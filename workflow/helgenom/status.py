@@ -9,13 +9,12 @@ time is the sample's remaining critical path, estimated like the clinical schedu
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from helgenom.runs import load_workflow
 from helgenom.scheduling import ClinicalScheduler, SampleClock
 
 # A sample is at risk when its slack is below this (or below a tenth of its turnaround).
@@ -47,48 +46,21 @@ class SampleStatus:
         return "on track"
 
 
-def _load_dag(run_dir: Path, configfiles: Sequence[Path]) -> tuple[Any, dict[str, Any]]:
-    from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import (
-        ConfigSettings,
-        DAGSettings,
-        OutputSettings,
-        ResourceSettings,
-    )
-
-    from helgenom.runs import REPO
-
-    old = Path.cwd()
-    os.chdir(run_dir)
-    try:
-        with SnakemakeApi(OutputSettings(quiet={"all"})) as api:  # type: ignore[arg-type]
-            workflow_api = api.workflow(
-                resource_settings=ResourceSettings(cores=1),
-                config_settings=ConfigSettings(configfiles=list(configfiles)),
-                snakefile=REPO / "Snakefile",
-                workdir=run_dir,
-            )
-            workflow_api.dag(dag_settings=DAGSettings())
-            workflow = workflow_api._workflow
-            workflow._prepare_dag(forceall=False, ignore_incomplete=True, lock_warn_only=True)
-            workflow._build_dag()
-            return workflow.dag, workflow.globals
-    finally:
-        os.chdir(old)
-
-
 def run_status(
     run_dir: str | Path, configfiles: Sequence[str | Path] = (), *, now: datetime | None = None
 ) -> list[SampleStatus]:
     """The status of every sample of the run in `run_dir`."""
-    run_dir = Path(run_dir).resolve()
-    dag, globals_ = _load_dag(run_dir, [Path(c).resolve() for c in configfiles])
-    clocks: dict[str, SampleClock] = globals_["CLOCKS"]
-    now = now or datetime.now(UTC)
+    from snakemake.settings.types import DAGSettings
 
-    old = Path.cwd()
-    os.chdir(run_dir)  # benchmark paths are relative to the run directory
-    try:
+    # Inside, the working directory is the run's: benchmark paths are relative to it.
+    with load_workflow(run_dir, configfiles) as workflow_api:
+        workflow_api.dag(dag_settings=DAGSettings())
+        workflow = workflow_api._workflow
+        workflow._prepare_dag(forceall=False, ignore_incomplete=True, lock_warn_only=True)
+        workflow._build_dag()
+        dag = workflow.dag
+        clocks: dict[str, SampleClock] = workflow.globals["CLOCKS"]
+
         scheduler = ClinicalScheduler(dag, None, logging.getLogger(__name__))
         scheduler.dag_updated()
         needrun = set(dag.needrun_jobs())
@@ -104,9 +76,8 @@ def run_status(
                 remaining[sample] = max(remaining[sample], scheduler.path_of(job))
             else:
                 done[sample] += 1
-    finally:
-        os.chdir(old)
 
+    now = now or datetime.now(UTC)
     out = []
     for sample, clock in clocks.items():
         left = timedelta(seconds=remaining[sample])

@@ -20,7 +20,7 @@ rule call_chunk:
         **call_chunk_params(config["calling"]),
     threads: 1
     resources:
-        **job_resources("call", size_factor=1 / N_CHUNKS),
+        **job_resources(res.call_kind(CALLING_MODE), size_factor=1 / N_CHUNKS),
     conda:
         calling_env()
     shell:
