@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(bwa minimap2 samtools bcftools tabix fastp mosdepth freebayes libhts-dev multiqc
               python3-venv git procps postgresql
+              # failover: replication of run directories (helgenom replicate), unshare (two-site bed)
+              rsync util-linux
               # the report's PDF (WeasyPrint: pango, fonts) and the tests' PDF checks (pdftoppm)
               libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils)
 

@@ -21,6 +21,7 @@ from helgenom.config import (  # noqa: E402
     check_validation,
     validate_config,
 )
+from helgenom.failover import LEASE_ENV, FencedError, check_job_lease, hold_lease  # noqa: E402
 from helgenom.reference import ReferenceError, check_fasta  # noqa: E402
 from helgenom.samplesheet import SampleSheetError, load_samplesheet, read_group  # noqa: E402
 from helgenom.scheduling import run_start, sample_clocks, shared_clock  # noqa: E402
@@ -274,6 +275,20 @@ if SITE is not None and not os.environ.get("HELGENOM_SLURM_ACCOUNT"):
         "variable HELGENOM_SLURM_ACCOUNT, which is not set. Fix: export "
         "HELGENOM_SLURM_ACCOUNT=<your project/account> (see README.md, Running on the HPC sites)."
     )
+
+
+# ---- the site lease (see workflow/helgenom/failover.py) -------------------------------------
+# A site run holds the run directory's lease; after a failover the old site is fenced: its
+# Snakemake refuses to start, and its cluster jobs (which load this file again, with the
+# submitting process's lease in the environment) refuse to run.
+if SITE is not None:
+    try:
+        if os.environ.get(LEASE_ENV):
+            check_job_lease(Path("."), os.environ[LEASE_ENV])
+        else:
+            os.environ[LEASE_ENV] = hold_lease(Path("."), SITE.name).token
+    except FencedError as error:
+        raise WorkflowError(f"helgenom: {error}")
 
 
 # ---- clinical priority (see workflow/helgenom/scheduling.py) ------------------------------

@@ -1,0 +1,174 @@
+"""Failover building blocks on real local runs: the site lease (fencing), the manifest of
+completed outputs, replication, and the verification that never accepts a half-written file.
+The two-site Slurm failover itself is tested in tests/test_slurm_failover.py."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from helgenom import failover
+from helgenom.demo import generate_demo
+from helgenom.siterun import fail_over
+from workflow_helpers import snakemake, write_run_dir
+
+
+def test_lease_is_taken_kept_and_moved(tmp_path: Path) -> None:
+    assert failover.read_lease(tmp_path) is None
+    first = failover.hold_lease(tmp_path, "computerome")
+    assert (first.site, first.epoch) == ("computerome", 1)
+    assert failover.hold_lease(tmp_path, "computerome") == first  # a resumed run keeps it
+    with pytest.raises(failover.FencedError, match="belongs to site computerome"):
+        failover.hold_lease(tmp_path, "genomedk")
+
+    moved = failover.take_over(tmp_path, "genomedk", "computerome down")
+    assert (moved.site, moved.epoch) == ("genomedk", 2)
+    assert moved.history[0]["site"] == "computerome" and moved.history[0]["epoch"] == 1
+    assert "computerome down" in moved.history[0]["reason"]
+    assert failover.take_over(tmp_path, "genomedk", "again") == moved  # repeated: same lease
+    with pytest.raises(failover.FencedError, match="computerome is fenced"):
+        failover.hold_lease(tmp_path, "computerome")
+    # A job submitted under the old lease refuses to run; one under the new lease runs.
+    with pytest.raises(failover.FencedError, match="job submitted under lease computerome:1"):
+        failover.check_job_lease(tmp_path, "computerome:1")
+    failover.check_job_lease(tmp_path, "genomedk:2")
+
+    # Fencing the primary's copy: it now names the new holder; an older lease cannot win.
+    primary = tmp_path / "primary"
+    failover.hold_lease(primary, "computerome")
+    assert failover.fence(primary, moved)
+    assert failover.read_lease(primary) == moved
+    with pytest.raises(failover.FailoverError, match="newer lease"):
+        failover.fence(primary, failover.Lease("computerome", 1, "x"))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small local run, finished, with its outputs recorded as `helgenom run` does."""
+    run_dir = tmp_path_factory.mktemp("failover")
+    data = generate_demo(run_dir / "demo", genome_length=40_000, coverage=8)
+    write_run_dir(
+        run_dir,
+        samples=[{"sample_id": "S1", "sex": "female", "priority": "acute", "indication": "x"}],
+        units=[
+            {
+                "sample_id": "S1",
+                "unit_id": "FC1.1",
+                "fq1": str(data.outdir / "fastq" / "DEMO001_HDEMOXX1.1_R1.fastq.gz"),
+                "fq2": str(data.outdir / "fastq" / "DEMO001_HDEMOXX1.1_R2.fastq.gz"),
+                "platform": "ILLUMINA",
+                "library": "L1",
+            }
+        ],
+        reference=data.reference,
+        build="demo",
+    )
+    snakemake(run_dir)
+    assert failover.record_outputs(run_dir) > 10
+    assert failover.record_outputs(run_dir) == 0  # nothing new: nothing hashed again
+    return run_dir
+
+
+def _records(vcf: Path) -> list[str]:
+    with gzip.open(vcf, "rt") as handle:
+        return [line for line in handle if not line.startswith("#")]
+
+
+def test_manifest_holds_every_completed_output(finished_run: Path) -> None:
+    entries = failover.read_outputs(finished_run)
+    for path in ("results/cram/S1.cram", "results/vcf/S1.vcf.gz", "results/versions.yaml"):
+        entry = entries[path]
+        assert entry.sha256 == failover.sha256_of(finished_run / path)
+        assert entry.size == (finished_run / path).stat().st_size
+    # temp() intermediates that are gone are not listed as present outputs
+    assert not any(p.startswith("results/calls/") and p.endswith(".bcf") for p in entries)
+    # a torn last line (a crash while appending) is ignored
+    manifest = finished_run / failover.OUTPUTS
+    text = manifest.read_text()
+    manifest.write_text(text + "results/vcf/S1.vcf.gz\t12\t3\tabc")
+    assert failover.read_outputs(finished_run) == entries
+    manifest.write_text(text)
+
+
+@pytest.mark.parametrize("with_metadata", [True, False], ids=["replica", "replica-no-snakemake"])
+def test_failover_never_accepts_a_half_written_file(
+    finished_run: Path, tmp_path: Path, with_metadata: bool
+) -> None:
+    replica = tmp_path / "replica"
+    failover.hold_lease(finished_run, "computerome")
+    try:
+        failover.replicate(finished_run, str(replica), include_snakemake=with_metadata)
+    finally:
+        (finished_run / failover.LEASE).unlink()
+    assert (replica / ".snakemake").exists() == with_metadata
+    vcf = replica / "results" / "vcf" / "S1.vcf.gz"
+    expected = _records(finished_run / "results" / "vcf" / "S1.vcf.gz")
+    # The VCF as a job killed while writing it leaves it: its first half, newer than its inputs.
+    data = vcf.read_bytes()
+    vcf.write_bytes(data[: len(data) // 2])
+    if not with_metadata:
+        # Snakemake alone takes the half-written VCF as complete: it would not make it again
+        # but feed it to the steps after it.
+        dry = snakemake(replica, "-n").stdout
+        assert "rule gather_calls" not in dry
+        assert "reason: Updated input files: results/vcf/S1.vcf.gz" in dry
+
+    messages: list[str] = []
+    assert fail_over(replica, "genomedk", resume=False, say=messages.append) == 0
+    lease = failover.read_lease(replica)
+    assert lease is not None and lease.token == "genomedk:2"
+    assert "1 moved to .helgenom/quarantine/" in "\n".join(messages)
+    assert "  not proven complete, made again: results/vcf/S1.vcf.gz" in messages
+    quarantined = replica / failover.QUARANTINE / "2" / "results" / "vcf" / "S1.vcf.gz"
+    assert quarantined.read_bytes() == data[: len(data) // 2]  # kept aside, not deleted
+    assert not vcf.exists()
+
+    # The run resumes (here locally): the VCF is made again, identical to the original.
+    snakemake(replica)
+    assert _records(vcf) == expected
+
+
+def test_workflow_refuses_a_fenced_site(
+    finished_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished_run, run_dir, ignore=shutil.ignore_patterns(".snakemake"))
+    monkeypatch.setenv("HELGENOM_SLURM_ACCOUNT", "helgenom-test")
+    monkeypatch.delenv(failover.LEASE_ENV, raising=False)
+    # The first site run takes the lease.
+    snakemake(run_dir, "-n", "--config", "site=computerome")
+    assert json.loads((run_dir / failover.LEASE).read_text())["site"] == "computerome"
+
+    failover.take_over(run_dir, "genomedk", "test")
+    proc = snakemake(run_dir, "-n", "--config", "site=computerome", check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "belongs to site genomedk" in out and "computerome is fenced" in out
+
+    # A cluster job of the old lease (it loads the workflow with the submitter's lease).
+    monkeypatch.setenv(failover.LEASE_ENV, "computerome:1")
+    proc = snakemake(run_dir, "-n", "--config", "site=computerome", check=False)
+    assert proc.returncode != 0
+    assert "job submitted under lease computerome:1" in proc.stdout + proc.stderr
+    monkeypatch.setenv(failover.LEASE_ENV, "genomedk:2")
+    snakemake(run_dir, "-n", "--config", "site=genomedk")
+
+
+def test_replication_from_a_fenced_site_is_refused(tmp_path: Path) -> None:
+    primary, passive = tmp_path / "primary", tmp_path / "passive"
+    (primary / "results").mkdir(parents=True)
+    (primary / "results" / "x.txt").write_text("primary\n")
+    failover.hold_lease(primary, "computerome")
+    failover.replicate(primary, str(passive))
+    assert (passive / "results" / "x.txt").read_text() == "primary\n"
+    failover.take_over(passive, "genomedk", "test")
+    (passive / "results" / "x.txt").write_text("passive\n")
+    # The primary comes back and its replication job runs: it may not overwrite the run.
+    (primary / "results" / "x.txt").write_text("stale\n")
+    with pytest.raises(failover.FencedError, match="newer than"):
+        failover.replicate(primary, str(passive))
+    assert (passive / "results" / "x.txt").read_text() == "passive\n"

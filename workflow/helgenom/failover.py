@@ -1,0 +1,411 @@
+"""Failover between HPC sites: the run's site lease (fencing), the checksum manifest of its
+completed outputs, replication of a run directory, and the failover itself.
+
+The state that makes a run directory portable lives in it (README.md, 'Failover'):
+
+- `.helgenom/lease.json`: which site runs the run, and a fencing epoch that grows with every
+  failover. A site run (config `site`) takes the lease at its start and refuses to start when
+  the lease names another site; every cluster job checks the epoch of the Snakemake process
+  that submitted it (HELGENOM_LEASE), so a job of a fenced site never writes into the run.
+- `.helgenom/outputs.tsv`: append-only manifest of completed outputs (path, size, mtime,
+  SHA-256), recorded from Snakemake's own completion records (`.snakemake/metadata`, written
+  only after a job succeeded and its outputs were checked) while the run goes on. On the
+  passive site, an output counts as complete only if its size and SHA-256 match its manifest
+  entry: a half-written file is moved to `.helgenom/quarantine/` and made again, also when the
+  replica holds no `.snakemake/` (where Snakemake alone would take the file as complete).
+- `.helgenom/run.json` (helgenom.scheduling): when the run started, so deadlines do not move.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+STATE_DIR = ".helgenom"
+LEASE = f"{STATE_DIR}/lease.json"
+OUTPUTS = f"{STATE_DIR}/outputs.tsv"
+QUARANTINE = f"{STATE_DIR}/quarantine"
+PROCESS = f"{STATE_DIR}/snakemake.json"
+# "site:epoch" of the Snakemake process that submitted a job (set by the workflow).
+LEASE_ENV = "HELGENOM_LEASE"
+# Folders of a run directory that hold outputs (besides the reference's prep_dir).
+OUTPUT_DIRS = ("results",)
+OUTPUTS_HEADER = "path\tsize\tmtime_ns\tsha256\trecorded\n"
+# Never replicated: per-site software builds and Snakemake's locks (the run is unlocked on
+# the passive site after its outputs are verified).
+REPLICATE_EXCLUDES = (".snakemake/conda/", ".snakemake/singularity/", ".snakemake/locks/")
+
+
+class FencedError(RuntimeError):
+    """This site may not write into the run: the run was failed over (or back) elsewhere."""
+
+
+class FailoverError(RuntimeError):
+    """The failover (or replication) cannot go on; str() says why and what to do."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+# ---- the site lease ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Lease:
+    """Which site runs the run (`site`), since when, and its fencing `epoch`."""
+
+    site: str
+    epoch: int
+    since: str
+    history: tuple[dict[str, Any], ...] = field(default=())
+
+    @property
+    def token(self) -> str:
+        return f"{self.site}:{self.epoch}"
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["history"] = list(self.history)
+        return json.dumps(data, indent=2) + "\n"
+
+
+def read_lease(run_dir: Path) -> Lease | None:
+    path = Path(run_dir) / LEASE
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return Lease(data["site"], int(data["epoch"]), data["since"], tuple(data.get("history", ())))
+
+
+def fenced_message(lease: Lease, site: str) -> str:
+    return (
+        f"this run directory belongs to site {lease.site} since {lease.since} (fencing epoch "
+        f"{lease.epoch}): the run was failed over, and site {site} is fenced. Do not run it "
+        f"here; to fail back, replicate the run from {lease.site} and run `helgenom failover "
+        f"--to {site}` (README.md, 'Failover')."
+    )
+
+
+def hold_lease(run_dir: Path, site: str) -> Lease:
+    """The lease of a site run starting in `run_dir`: taken if there is none, kept if this
+    site holds it; FencedError if another site does."""
+    lease = read_lease(run_dir)
+    if lease is None:
+        lease = Lease(site, 1, _now())
+        _write_atomic(Path(run_dir) / LEASE, lease.to_json())
+        return lease
+    if lease.site != site:
+        raise FencedError(fenced_message(lease, site))
+    return lease
+
+
+def check_job_lease(run_dir: Path, token: str) -> None:
+    """In a cluster job: FencedError unless the run's lease is still the one (site:epoch) of
+    the Snakemake process that submitted the job."""
+    lease = read_lease(run_dir)
+    if lease is not None and lease.token != token:
+        site = token.split(":", 1)[0]
+        raise FencedError(
+            f"job submitted under lease {token}, but the run's lease is now {lease.token}: "
+            + fenced_message(lease, site)
+        )
+
+
+def take_over(run_dir: Path, site: str, reason: str) -> Lease:
+    """Move the run's lease to `site` with the next fencing epoch (the failover's first act);
+    the lease it replaces goes into the history."""
+    old = read_lease(run_dir)
+    if old is not None and old.site == site:
+        return old
+    history: tuple[dict[str, Any], ...] = ()
+    if old is not None:
+        ended = {"site": old.site, "epoch": old.epoch, "since": old.since}
+        history = (*old.history, {**ended, "ended": _now(), "reason": reason})
+    lease = Lease(site, (old.epoch if old else 0) + 1, _now(), history)
+    _write_atomic(Path(run_dir) / LEASE, lease.to_json())
+    return lease
+
+
+def fence(primary_run_dir: Path, lease: Lease) -> bool:
+    """Write the new lease into the primary's run directory (when it can be reached), so the
+    primary refuses to start or run jobs there. False if it cannot be written."""
+    try:
+        current = read_lease(primary_run_dir)
+        if current is not None and current.epoch > lease.epoch:
+            raise FailoverError(
+                f"{primary_run_dir} holds a newer lease ({current.token}) than {lease.token}"
+            )
+        _write_atomic(Path(primary_run_dir) / LEASE, lease.to_json())
+    except OSError:
+        return False
+    return True
+
+
+# ---- the manifest of completed outputs -------------------------------------------------------
+@dataclass(frozen=True)
+class OutputEntry:
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_outputs(run_dir: Path) -> dict[str, OutputEntry]:
+    """The manifest: the last entry of each path (a torn last line is ignored)."""
+    path = Path(run_dir) / OUTPUTS
+    entries: dict[str, OutputEntry] = {}
+    if not path.exists():
+        return entries
+    for line in path.read_text(errors="replace").splitlines()[1:]:
+        fields = line.split("\t")
+        if len(fields) != 5 or len(fields[3]) != 64:
+            continue
+        try:
+            entries[fields[0]] = OutputEntry(fields[0], int(fields[1]), int(fields[2]), fields[3])
+        except ValueError:
+            continue
+    return entries
+
+
+def _decode_record(relative: Path) -> str | None:
+    """The output path of a Snakemake metadata/incomplete record (urlsafe base64 of the path,
+    split into '@'-prefixed folders when longer than a file name may be)."""
+    parts = [p[1:] if p.startswith("@") else p for p in relative.parts]
+    try:
+        return base64.urlsafe_b64decode("".join(parts)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _records(folder: Path) -> Iterator[tuple[str, Path]]:
+    if not folder.is_dir():
+        return
+    for root, _, files in os.walk(folder):
+        for name in files:
+            record = Path(root) / name
+            output = _decode_record(record.relative_to(folder))
+            if output is not None:
+                yield output, record
+
+
+def completed_outputs(run_dir: Path) -> dict[str, float]:
+    """Outputs Snakemake recorded as complete (metadata with incomplete=false and no
+    incomplete marker), with the mtime recorded at completion."""
+    snakemake = Path(run_dir) / ".snakemake"
+    incomplete = {output for output, _ in _records(snakemake / "incomplete")}
+    done = {}
+    for output, record in _records(snakemake / "metadata"):
+        if output in incomplete:
+            continue
+        try:
+            data = json.loads(record.read_text())
+        except (OSError, ValueError):
+            continue
+        if data.get("incomplete") is False and data.get("endtime") is not None:
+            done[output] = float(data["endtime"])
+    return done
+
+
+def record_outputs(run_dir: Path) -> int:
+    """Add the outputs completed since the last call to the manifest; how many were added.
+
+    Only a file whose mtime is the one Snakemake recorded when its job finished is taken (a
+    file being made again has no metadata or another mtime). Safe to call at any time, from
+    any number of processes (appends of whole lines)."""
+    run_dir = Path(run_dir)
+    known = read_outputs(run_dir)
+    added = []
+    for output, endtime in sorted(completed_outputs(run_dir).items()):
+        path = run_dir / output
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # a temp() output already removed
+        if not path.is_file() or abs(stat.st_mtime - endtime) > 1e-3:
+            continue
+        entry = known.get(output)
+        if entry and (entry.size, entry.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            continue
+        digest = sha256_of(path)
+        if path.stat().st_mtime_ns != stat.st_mtime_ns:
+            continue  # changed while hashed
+        added.append(f"{output}\t{stat.st_size}\t{stat.st_mtime_ns}\t{digest}\t{_now()}\n")
+    if added:
+        manifest = run_dir / OUTPUTS
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not manifest.exists()
+        with manifest.open("a") as handle:
+            if fresh:
+                handle.write(OUTPUTS_HEADER)
+            handle.writelines(added)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return len(added)
+
+
+@dataclass
+class Verification:
+    accepted: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)  # moved: no or a different entry
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.accepted)} output(s) verified against the manifest, "
+            f"{len(self.quarantined)} moved to {QUARANTINE}/ (incomplete or unproven; they "
+            "are made again)"
+        )
+
+
+def output_dirs(run_dir: Path, config: Mapping[str, Any]) -> list[Path]:
+    """The folders of a run directory that hold outputs: results/ and the reference's."""
+    prep = config.get("reference", {}).get("prep_dir", "reference")
+    dirs = [Path(run_dir) / d for d in (*OUTPUT_DIRS, prep)]
+    return [d for d in dirs if d.resolve().is_relative_to(Path(run_dir).resolve())]
+
+
+def output_matcher(run_dir: Path, configfiles: Sequence[str | Path] = ()) -> Callable[[str], bool]:
+    """Whether a path (relative to the run directory) is an output of one of the workflow's
+    rules: loads the workflow with the run's config. Logs, benchmark files and undeclared
+    side files (MultiQC's data folder) are not outputs: Snakemake does not judge them."""
+    from helgenom.runs import load_workflow
+
+    with load_workflow(run_dir, configfiles) as workflow_api:
+        outputs = [o for rule in workflow_api._workflow.rules for o in rule.output]
+
+    def is_output(path: str) -> bool:
+        return any(o.match(path) for o in outputs)
+
+    return is_output
+
+
+def _files(dirs: Iterable[Path]) -> Iterator[Path]:
+    for folder in dirs:
+        if folder.is_dir():
+            for root, _, files in os.walk(folder):
+                for name in sorted(files):
+                    yield Path(root) / name
+
+
+def verify_outputs(
+    run_dir: Path, dirs: Sequence[Path], epoch: int, is_output: Callable[[str], bool]
+) -> Verification:
+    """Keep every output whose size and SHA-256 match its manifest entry; move every other
+    output found in `dirs` to .helgenom/quarantine/<epoch>/ (nothing is deleted)."""
+    run_dir = Path(run_dir)
+    entries = read_outputs(run_dir)
+    result = Verification()
+    for path in list(_files(dirs)):
+        relative = path.relative_to(run_dir).as_posix()
+        if not is_output(relative):
+            continue
+        entry = entries.get(relative)
+        size = path.stat().st_size
+        if entry is not None and entry.size == size and sha256_of(path) == entry.sha256:
+            result.accepted.append(relative)
+            continue
+        target = run_dir / QUARANTINE / str(epoch) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        result.quarantined.append(relative)
+    return result
+
+
+# ---- the Snakemake process of a run ------------------------------------------------------------
+def record_process(run_dir: Path, site: str, pid: int) -> None:
+    """Note which process runs the run (host, pid), so a failover can stop it if reachable."""
+    data = {"site": site, "host": socket.gethostname(), "pid": pid, "started": _now()}
+    _write_atomic(Path(run_dir) / PROCESS, json.dumps(data) + "\n")
+
+
+def stop_process(run_dir: Path, timeout: float = 60) -> str:
+    """Stop the run's recorded helgenom/Snakemake process if it runs on this host: SIGTERM
+    (the watchdog and Snakemake end cleanly), SIGKILL after `timeout`. What was done."""
+    path = Path(run_dir) / PROCESS
+    if not path.exists():
+        return "no recorded process"
+    data = json.loads(path.read_text())
+    if data.get("host") != socket.gethostname():
+        return f"process {data.get('pid')} runs on {data.get('host')}: not reachable from here"
+    pid = int(data["pid"])
+    try:
+        os.kill(pid, 15)
+    except ProcessLookupError:
+        return f"process {pid} had ended"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return f"stopped process {pid}"
+        time.sleep(0.5)
+    os.kill(pid, 9)
+    return f"killed process {pid} (it did not end within {timeout:.0f} s)"
+
+
+# ---- replication -------------------------------------------------------------------------------
+def replicate(
+    source: Path, dest: str, *, include_snakemake: bool = True, record: bool = True
+) -> list[str]:
+    """Copy a run directory to the passive site with rsync (dest: a path or host:path).
+
+    Records the completed outputs first (so the copy carries their checksums). Refuses when
+    the destination holds a newer lease (it was failed over: the source is fenced). Files are
+    never deleted at the destination, and rsync renames each file into place only when it
+    is complete. Returns the rsync command that ran."""
+    source = Path(source)
+    if record:
+        record_outputs(source)
+    src_lease = read_lease(source)
+    if ":" not in dest:
+        dest_lease = read_lease(Path(dest))
+        if dest_lease is not None and src_lease is not None and dest_lease.epoch > src_lease.epoch:
+            raise FencedError(
+                f"{dest} holds lease {dest_lease.token}, newer than {source}'s "
+                f"({src_lease.token}): the run was failed over to {dest_lease.site}, and "
+                f"{source} may no longer be copied over it (README.md, 'Failing back')."
+            )
+    cmd = ["rsync", "-a", "--hard-links"]
+    excludes = list(REPLICATE_EXCLUDES) + ([] if include_snakemake else [".snakemake/"])
+    cmd += [f"--exclude={e}" for e in excludes]
+    cmd += [f"{source}/", f"{dest}/"]
+    if ":" not in dest:
+        Path(dest).mkdir(parents=True, exist_ok=True)
+    subprocess.run(cmd, check=True)
+    return cmd
+
+
+def unlock(run_dir: Path) -> bool:
+    """Remove the replica's Snakemake locks (what `snakemake --unlock` removes)."""
+    locks = Path(run_dir) / ".snakemake" / "locks"
+    if locks.is_dir():
+        shutil.rmtree(locks)
+        return True
+    return False
