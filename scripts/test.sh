@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run helgenom's tests: installs what is missing, starts the single-host Slurm test cluster
-# (scripts/slurm/start.sh) for the cluster tests, runs pytest, and stops the cluster again,
-# also when tests fail. Extra arguments go to pytest.
+# (scripts/slurm/start.sh) and the two-site test bed (scripts/slurm/twosite.sh) for the cluster
+# tests, runs pytest, and stops them again, also when tests fail. Extra arguments go to pytest.
 # HELGENOM_NO_SLURM=1 skips the cluster (its tests are then skipped). It also starts a private
 # PostgreSQL (scripts/genomedb/pg_start.sh) for the genome database's tests, and stops it
 # again; HELGENOM_NO_PG=1 skips it (those tests are then skipped).
@@ -15,13 +15,17 @@ bash scripts/setup.sh
 STOP=()
 cleanup() {
   local cmd
-  for cmd in "${STOP[@]}"; do bash "$cmd" || true; done
+  # shellcheck disable=SC2086 # each entry is a script and its arguments
+  for cmd in "${STOP[@]}"; do bash $cmd || true; done
 }
 trap cleanup EXIT
 
 if [ "${HELGENOM_NO_SLURM:-0}" != 1 ]; then
   STOP+=(scripts/slurm/stop.sh)
   bash scripts/slurm/start.sh
+  # The two-site test bed (computerome + genomedk) of the failover tests, next to it.
+  STOP+=("scripts/slurm/twosite.sh stop")
+  bash scripts/slurm/twosite.sh start
   # The cluster is up: its tests must run, not skip.
   export HELGENOM_SLURM_REQUIRED=1
 fi

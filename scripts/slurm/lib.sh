@@ -19,6 +19,21 @@
 #                                 unchanged (not enforced: no cgroups on this machine)
 #   HELGENOM_SLURM_TIMEOUT        seconds to wait for each daemon, default 60
 #   HELGENOM_SLURM_EXTRA_ACCOUNTS extra accounts to create (comma or space separated)
+# Settings for running several clusters side by side (scripts/slurm/twosite.sh); unset, the
+# cluster is the one above, unchanged:
+#   HELGENOM_SLURM_SERVICES_DIR   where munged and mariadbd live, default the state dir; set
+#                                 to a dir shared by several clusters, they share one munged
+#                                 and one mariadbd (each cluster its own database), and
+#                                 stop.sh --keep-services leaves those two running
+#   HELGENOM_SLURM_DB_NAME        slurmdbd's database (StorageLoc), default slurm_acct_db
+#   HELGENOM_SLURM_FIRST_JOB_ID   FirstJobId in slurm.conf, default none (Slurm's 1)
+#   HELGENOM_SLURM_NODE_HOSTNAME  the node's NodeHostname, also SlurmctldHost and DbdHost,
+#                                 default the node name (then it must be `hostname -s`)
+#   HELGENOM_SLURM_PRIVATE_ETC    1: run slurmd in its own mount namespace with this
+#                                 cluster's etc/ bind-mounted on /etc/slurm, so that its jobs'
+#                                 `srun` (which reads /etc/slurm/slurm.conf: slurmstepd drops
+#                                 SLURM_CONF) talks to this cluster, not to the one whose
+#                                 config is installed there; default 0
 
 SLURM_STATE_DIR=${HELGENOM_SLURM_DIR:-/var/tmp/helgenom-slurm}
 SLURM_CLUSTER=${HELGENOM_SLURM_CLUSTER:-helgenom}
@@ -30,14 +45,21 @@ ETC_CONF=${HELGENOM_SLURM_ETC_CONF-/etc/slurm/slurm.conf}
 WAIT_TIMEOUT=${HELGENOM_SLURM_TIMEOUT:-60}
 NODE_CPUS=${HELGENOM_SLURM_NODE_CPUS:-192}
 NODE_MEM_MB=${HELGENOM_SLURM_NODE_MEM_MB:-1536000}
+SERVICES_DIR=${HELGENOM_SLURM_SERVICES_DIR:-$SLURM_STATE_DIR}
+DB_NAME=${HELGENOM_SLURM_DB_NAME:-slurm_acct_db}
+FIRST_JOB_ID=${HELGENOM_SLURM_FIRST_JOB_ID:-}
+PRIVATE_ETC=${HELGENOM_SLURM_PRIVATE_ETC:-0}
+# 1 when munged and mariadbd are shared with other clusters (outside this state dir).
+SHARED_SERVICES=0
+[ "$SERVICES_DIR" = "$SLURM_STATE_DIR" ] || SHARED_SERVICES=1
 
 # Layout of the state dir.
 S_ETC=$SLURM_STATE_DIR/etc            # slurm.conf, slurmdbd.conf
 S_RUN=$SLURM_STATE_DIR/run            # slurm daemons' pid files
 S_LOG=$SLURM_STATE_DIR/log            # slurm daemons' logs
 S_SPOOL=$SLURM_STATE_DIR/spool        # StateSaveLocation (ctld), SlurmdSpoolDir (d)
-S_MUNGE=$SLURM_STATE_DIR/munge        # key, socket, log, pid, seed of the private munged
-S_DB=$SLURM_STATE_DIR/mariadb         # private mariadbd: data/, socket, pid, error log
+S_MUNGE=$SERVICES_DIR/munge          # key, socket, log, pid, seed of the private munged
+S_DB=$SERVICES_DIR/mariadb            # private mariadbd: data/, socket, pid, error log
 SLURM_CONF_FILE=$S_ETC/slurm.conf
 SLURMDBD_CONF_FILE=$S_ETC/slurmdbd.conf
 MUNGE_SOCKET=$S_MUNGE/munge.socket

@@ -86,6 +86,11 @@ any_pid_alive() {
   for d in "${DAEMONS[@]}"; do pid_of "$d" >/dev/null && return 0; done
   return 1
 }
+any_slurm_pid_alive() {
+  local d
+  for d in slurmdbd slurmctld slurmd; do pid_of "$d" >/dev/null && return 0; done
+  return 1
+}
 
 summary() {
   local node_state
@@ -153,7 +158,7 @@ spawn() {
 # --- configuration --------------------------------------------------------------------
 
 make_dirs() {
-  install -d -m 0755 "$SLURM_STATE_DIR" "$S_ETC"
+  install -d -m 0755 "$SLURM_STATE_DIR" "$S_ETC" "$SERVICES_DIR"
   touch "$STATE_MARKER"
   install -d -m 0755 -o slurm -g slurm "$S_RUN" "$S_LOG" "$S_SPOOL"
   install -d -m 0700 -o slurm -g slurm "$S_SPOOL/ctld"
@@ -169,7 +174,7 @@ write_slurm_conf() {
 $CONF_MARKER
 # Written by scripts/slurm/start.sh: a single-host test cluster (Slurm 22.05, no cgroups).
 ClusterName=$SLURM_CLUSTER
-SlurmctldHost=$NODE(127.0.0.1)
+SlurmctldHost=$NODE_HOSTNAME(127.0.0.1)
 SlurmctldPort=$SLURMCTLD_PORT
 SlurmdPort=$SLURMD_PORT
 SlurmUser=slurm
@@ -225,7 +230,8 @@ PriorityWeightPartition=10
 PreemptType=preempt/qos
 PreemptMode=REQUEUE
 JobRequeue=1
-
+${FIRST_JOB_ID:+FirstJobId=$FIRST_JOB_ID
+}
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=127.0.0.1
 AccountingStoragePort=$SLURMDBD_PORT
@@ -238,7 +244,7 @@ JobCompType=jobcomp/none
 # One node, declared larger than this machine so that site-profile jobs fit;
 # config_overrides makes slurmd report these figures instead of the hardware's.
 SlurmdParameters=config_overrides
-NodeName=$NODE NodeAddr=127.0.0.1 NodeHostname=$NODE CPUs=$NODE_CPUS Sockets=1 CoresPerSocket=$NODE_CPUS ThreadsPerCore=1 RealMemory=$NODE_MEM_MB State=UNKNOWN
+NodeName=$NODE NodeAddr=127.0.0.1 NodeHostname=$NODE_HOSTNAME CPUs=$NODE_CPUS Sockets=1 CoresPerSocket=$NODE_CPUS ThreadsPerCore=1 RealMemory=$NODE_MEM_MB State=UNKNOWN
 
 # Partition names of three national HPC sites, all on the one node.
 # GenomeDK
@@ -265,7 +271,7 @@ write_slurmdbd_conf() {
     umask 077
     cat >"$tmp" <<EOF
 # Written by scripts/slurm/start.sh
-DbdHost=$NODE
+DbdHost=$NODE_HOSTNAME
 DbdAddr=127.0.0.1
 DbdPort=$SLURMDBD_PORT
 SlurmUser=slurm
@@ -279,7 +285,7 @@ StorageHost=127.0.0.1
 StoragePort=$MARIADB_PORT
 StorageUser=slurm
 StoragePass=$DB_PASS
-StorageLoc=slurm_acct_db
+StorageLoc=$DB_NAME
 EOF
   )
   chown slurm:slurm "$tmp"
@@ -352,7 +358,7 @@ start_mariadb() {
   for host in 127.0.0.1 localhost; do
     sql+="CREATE USER IF NOT EXISTS 'slurm'@'$host' IDENTIFIED BY '$DB_PASS';"
     sql+="ALTER USER 'slurm'@'$host' IDENTIFIED BY '$DB_PASS';"
-    sql+="GRANT ALL PRIVILEGES ON slurm_acct_db.* TO 'slurm'@'$host';"
+    sql+="GRANT ALL PRIVILEGES ON $DB_NAME.* TO 'slurm'@'$host';"
   done
   mysql_root -e "$sql"
 }
@@ -465,7 +471,17 @@ cluster_registered() {
 
 start_slurmd() {
   if ! pid_of slurmd >/dev/null; then
-    spawn slurmd env SLURM_CONF="$SLURM_CONF_FILE" slurmd -N "$NODE"
+    if [ "$PRIVATE_ETC" = 1 ]; then
+      # Its own /etc/slurm (this cluster's etc/) in a private mount namespace, which its job
+      # steps inherit: their srun reads /etc/slurm/slurm.conf whatever SLURM_CONF said.
+      install -d -m 0755 /etc/slurm
+      # shellcheck disable=SC2016 # expanded by sh -c
+      spawn slurmd unshare --mount --propagation private -- \
+        sh -c 'mount --bind "$1" /etc/slurm && shift && exec "$@"' sh "$S_ETC" \
+        env SLURM_CONF="$SLURM_CONF_FILE" slurmd -f "$SLURM_CONF_FILE" -N "$NODE"
+    else
+      spawn slurmd env SLURM_CONF="$SLURM_CONF_FILE" slurmd -N "$NODE"
+    fi
   fi
   wait_for slurmd "node $NODE idle in sinfo" node_idle
   wait_for slurmctld "cluster $SLURM_CLUSTER registered in sacctmgr list cluster" cluster_registered
@@ -480,6 +496,11 @@ check_ports() {
     var=${pair%%=*}
     port=${pair#*=}
     [[ $port =~ ^[0-9]+$ ]] || die "$var is not a port number: $port"
+    # A shared mariadbd that is up already listens there (started by another cluster).
+    if [ "$var" = HELGENOM_SLURM_MARIADB_PORT ] && [ "$SHARED_SERVICES" = 1 ] &&
+      pid_of mariadbd >/dev/null; then
+      continue
+    fi
     # shellcheck disable=SC2016 # expanded by bash -c
     if timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$port" 2>/dev/null; then
       die "port $port is already in use on 127.0.0.1: stop what listens there or set $var to a free port"
@@ -491,13 +512,20 @@ check_ports() {
 
 install_packages
 NODE=${HELGENOM_SLURM_NODE:-$(hostname -s)}
+NODE_HOSTNAME=${HELGENOM_SLURM_NODE_HOSTNAME:-$NODE}
 
 if all_pids_alive && ctld_up && dbd_up; then
   log "already running; nothing to do"
   summary
   exit 0
 fi
-if [ -d "$SLURM_STATE_DIR" ] && any_pid_alive; then
+if [ "$SHARED_SERVICES" = 1 ]; then
+  # munged and mariadbd serve other clusters too: restart only this cluster's daemons.
+  if [ -d "$SLURM_STATE_DIR" ] && any_slurm_pid_alive; then
+    log "cluster only partly running; stopping its Slurm daemons to start them cleanly"
+    bash "$HERE/stop.sh" --keep-services
+  fi
+elif [ -d "$SLURM_STATE_DIR" ] && any_pid_alive; then
   log "cluster only partly running; stopping it to start it cleanly"
   bash "$HERE/stop.sh"
 fi

@@ -3,6 +3,8 @@
 #
 #   bash scripts/slurm/stop.sh            # stop daemons, keep the state dir
 #   bash scripts/slurm/stop.sh --purge    # ... and delete the state dir
+#   bash scripts/slurm/stop.sh --keep-services  # leave munged and mariadbd running (when
+#                                         # HELGENOM_SLURM_SERVICES_DIR shares them)
 #
 # Cancels queued jobs while slurmctld still answers, then stops slurmd, slurmctld,
 # slurmdbd, mariadbd and munged by their pid files (SIGTERM, SIGKILL after a timeout),
@@ -14,14 +16,16 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib.sh"
 
 PURGE=0
+KEEP_SERVICES=0
 for arg in "$@"; do
   case $arg in
     --purge) PURGE=1 ;;
+    --keep-services) KEEP_SERVICES=1 ;;
     -h | --help)
-      sed -n '2,9p' "$0"
+      sed -n '2,11p' "$0"
       exit 0
       ;;
-    *) die "unknown argument: $arg (usage: stop.sh [--purge])" ;;
+    *) die "unknown argument: $arg (usage: stop.sh [--purge] [--keep-services])" ;;
   esac
 done
 
@@ -108,6 +112,8 @@ if [ -d "$SLURM_STATE_DIR" ]; then
   kill_stray_stepds
   stop_daemon slurmctld 15
   stop_daemon slurmdbd 15
+fi
+if [ "$KEEP_SERVICES" = 0 ] && [ -d "$SERVICES_DIR" ]; then
   stop_daemon mariadbd 30
   stop_daemon munged 10
 fi

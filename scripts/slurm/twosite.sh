@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# A two-site Slurm test bed for failover tests: two independent single-host clusters side by
+# side on this machine, next to (and independent of) the main test cluster of start.sh.
+#
+#   bash scripts/slurm/twosite.sh start [SITE...]   # idempotent; default both sites
+#   bash scripts/slurm/twosite.sh stop [--purge]     # stops every daemon of the bed
+#   bash scripts/slurm/twosite.sh status             # exit 0 when both sites answer
+#   eval "$(bash scripts/slurm/twosite.sh env computerome)"  # SLURM_CONF etc. of one site
+#   bash scripts/slurm/twosite.sh env                # HELGENOM_<SITE>_SLURM_CONF of both
+#   bash scripts/slurm/twosite.sh pids SITE          # "slurmctld PID" lines (alive ones)
+#
+# Sites: computerome (primary) and genomedk (passive), cluster names the same. Each has its
+# own slurmdbd, slurmctld and one slurmd (NodeName <site>-n1, NodeHostname this host,
+# NodeAddr 127.0.0.1), config, spool, logs and pid files under $HELGENOM_TWOSITE_DIR/<site>
+# (default /var/tmp/helgenom-twosite), its own ports and job ID range:
+#   site         slurmctld  slurmd  slurmdbd  FirstJobId   (ports: $HELGENOM_TWOSITE_PORT_BASE
+#   computerome  6917       6918    6919      100000        + 7/8/9 and + 17/18/19,
+#   genomedk     6927       6928    6929      200000        default base 6910)
+# Pid files: $HELGENOM_TWOSITE_DIR/<site>/run/{slurmctld,slurmd,slurmdbd}.pid.
+# Clients pick a site with SLURM_CONF=$HELGENOM_TWOSITE_DIR/<site>/etc/slurm.conf; nothing is
+# installed into /etc/slurm. Each slurmd runs in its own mount namespace with its site's etc/
+# bind-mounted on /etc/slurm (HELGENOM_SLURM_PRIVATE_ETC=1): slurmstepd drops SLURM_CONF, so the
+# `srun` inside a batch job (how Snakemake's slurm executor runs every job) reads
+# /etc/slurm/slurm.conf, which outside the namespace is the main cluster's.
+#
+# The two sites share one munged and one mariadbd (port $HELGENOM_TWOSITE_MARIADB_PORT,
+# default 3317; a database per site) under $HELGENOM_TWOSITE_DIR/shared: the failover tests
+# take down a site's Slurm daemons (controller, slurmd, accounting), never munge or MariaDB,
+# and sharing halves the startup time (MariaDB's first start is the slowest step). A real pair
+# of sites shares neither; that difference does not matter to what the bed is for.
+# Accounts, QoS and partitions are those of the main cluster (start.sh).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=${HELGENOM_TWOSITE_DIR:-/var/tmp/helgenom-twosite}
+PORT_BASE=${HELGENOM_TWOSITE_PORT_BASE:-6910}
+MARIADB_PORT=${HELGENOM_TWOSITE_MARIADB_PORT:-3317}
+SITES=(computerome genomedk)
+declare -A SITE_INDEX=([computerome]=0 [genomedk]=1)
+declare -A FIRST_JOB=([computerome]=100000 [genomedk]=200000)
+
+log() { printf 'helgenom-twosite: %s\n' "$*" >&2; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+check_site() { [ -n "${SITE_INDEX[$1]:-}" ] || die "unknown site: $1 (sites: ${SITES[*]})"; }
+
+# site_settings SITE: the HELGENOM_SLURM_* settings of lib.sh for SITE, one NAME=VALUE a line.
+site_settings() {
+  local site=$1 base
+  base=$((PORT_BASE + 10 * SITE_INDEX[$1]))
+  cat <<EOF
+HELGENOM_SLURM_DIR=$ROOT/$site
+HELGENOM_SLURM_CLUSTER=$site
+HELGENOM_SLURMCTLD_PORT=$((base + 7))
+HELGENOM_SLURMD_PORT=$((base + 8))
+HELGENOM_SLURMDBD_PORT=$((base + 9))
+HELGENOM_SLURM_MARIADB_PORT=$MARIADB_PORT
+HELGENOM_SLURM_SERVICES_DIR=$ROOT/shared
+HELGENOM_SLURM_DB_NAME=slurm_acct_$site
+HELGENOM_SLURM_FIRST_JOB_ID=${FIRST_JOB[$site]}
+HELGENOM_SLURM_ETC_CONF=
+HELGENOM_SLURM_NODE=$site-n1
+HELGENOM_SLURM_NODE_HOSTNAME=$(hostname -s)
+HELGENOM_SLURM_PRIVATE_ETC=1
+EOF
+}
+
+# in_site SITE COMMAND...: COMMAND with SITE's settings in its environment.
+in_site() {
+  local site=$1 settings=() line
+  shift
+  while IFS= read -r line; do settings+=("$line"); done < <(site_settings "$site")
+  env "${settings[@]}" "$@"
+}
+
+site_up() {
+  local conf=$ROOT/$1/etc/slurm.conf
+  [ -e "$conf" ] || return 1
+  SLURM_CONF=$conf timeout 15 scontrol ping 2>/dev/null | grep -q 'is UP' &&
+    SLURM_CONF=$conf timeout 15 sacctmgr -n -P list cluster format=cluster >/dev/null 2>&1
+}
+
+cmd_start() {
+  local sites=("$@") site t0
+  [ ${#sites[@]} -gt 0 ] || sites=("${SITES[@]}")
+  for site in "${sites[@]}"; do check_site "$site"; done
+  t0=${EPOCHREALTIME/,/.}
+  # One after the other: the first start brings up the shared munged and mariadbd.
+  for site in "${sites[@]}"; do
+    in_site "$site" bash "$HERE/start.sh"
+  done
+  log "sites ${sites[*]} up in $(awk -v a="$t0" -v b="${EPOCHREALTIME/,/.}" 'BEGIN { printf "%.1f", b - a }')s; SLURM_CONF of a site: eval \"\$(bash $0 env SITE)\""
+}
+
+cmd_stop() {
+  local purge=() site
+  for arg in "$@"; do
+    case $arg in
+      --purge) purge=(--purge) ;;
+      *) die "unknown argument: $arg (usage: twosite.sh stop [--purge])" ;;
+    esac
+  done
+  # Both sites' Slurm daemons first, then (with the last) the shared munged and mariadbd.
+  for site in "${SITES[@]}"; do
+    in_site "$site" bash "$HERE/stop.sh" --keep-services "${purge[@]}"
+  done
+  in_site "${SITES[-1]}" bash "$HERE/stop.sh"
+  if [ ${#purge[@]} -gt 0 ] && [ -d "$ROOT" ]; then
+    case $ROOT in
+      / | /var | /var/tmp | /tmp | /root | /home) die "refusing to purge $ROOT" ;;
+    esac
+    rm -rf -- "$ROOT/shared"
+    rmdir "$ROOT" 2>/dev/null || true
+    log "purged $ROOT"
+  fi
+}
+
+cmd_env() {
+  local site
+  if [ $# -eq 0 ]; then
+    for site in "${SITES[@]}"; do
+      printf 'export HELGENOM_%s_SLURM_CONF=%s\n' "${site^^}" "$ROOT/$site/etc/slurm.conf"
+    done
+    return 0
+  fi
+  site=$1
+  check_site "$site"
+  printf 'export SLURM_CONF=%s\n' "$ROOT/$site/etc/slurm.conf"
+  printf 'export HELGENOM_%s_SLURM_CONF=%s\n' "${site^^}" "$ROOT/$site/etc/slurm.conf"
+  printf 'export HELGENOM_SITE=%s\n' "$site"
+  printf 'export HELGENOM_SLURM_ACCOUNT=%s\n' "${HELGENOM_SLURM_ACCOUNT:-helgenom-test}"
+  local daemon
+  for daemon in slurmctld slurmd slurmdbd; do
+    printf 'export HELGENOM_%s_PIDFILE=%s\n' "${daemon^^}" "$ROOT/$site/run/$daemon.pid"
+  done
+}
+
+cmd_pids() {
+  [ $# -eq 1 ] || die "usage: twosite.sh pids SITE"
+  check_site "$1"
+  local daemon pid comm
+  for daemon in slurmctld slurmd slurmdbd; do
+    read -r pid <"$ROOT/$1/run/$daemon.pid" 2>/dev/null || continue
+    read -r comm <"/proc/$pid/comm" 2>/dev/null || continue
+    [ "$comm" = "$daemon" ] && printf '%s %s\n' "$daemon" "$pid"
+  done
+  return 0
+}
+
+cmd_status() {
+  local site rc=0
+  for site in "${SITES[@]}"; do
+    if site_up "$site"; then
+      log "$site up (SLURM_CONF=$ROOT/$site/etc/slurm.conf)"
+    else
+      log "$site DOWN"
+      rc=1
+    fi
+  done
+  return "$rc"
+}
+
+case ${1:-} in
+  start | stop | env | pids | status)
+    command=$1
+    shift
+    "cmd_$command" "$@"
+    ;;
+  -h | --help)
+    sed -n '2,33p' "$0"
+    ;;
+  *) die "usage: twosite.sh start [SITE...] | stop [--purge] | status | env [SITE] | pids SITE" ;;
+esac

@@ -1,0 +1,240 @@
+"""Run Snakemake under a watchdog that ends the run when its Slurm site stops answering.
+
+    python -m helgenom.watchdog --site NAME [--interval S] [--grace S] [--slurm-conf PATH]
+        [--passive SITE] -- snakemake ...
+
+snakemake-executor-plugin-slurm 2.8 waits forever when the site's controller disappears:
+with the accounting still up it polls sacct for ever; with the accounting gone too it drops
+the jobs and idles for ever. The watchdog starts the Snakemake command as a child in its own
+process group and checks the site (helgenom.sitehealth: `scontrol ping`, `sacctmgr show
+cluster`) every `interval` seconds. When the controller or the accounting has not answered
+for `grace` seconds it prints one message to stderr (the site, what does not answer and since
+when, and what to do: `helgenom failover --to <passive site>`, runbook: README.md, 'Failover'),
+ends Snakemake (SIGINT to its process group, as Ctrl-C would: Snakemake then cancels what it
+can and exits, while on SIGTERM it would wait for its running jobs, for ever with the
+controller gone; SIGKILL after `kill_timeout` seconds) and returns SITE_UNREACHABLE.
+
+Exit codes: Snakemake's own (128 + N when a signal N ended it), or
+    75 (SITE_UNREACHABLE, EX_TEMPFAIL)  the site stopped answering and the run was ended.
+SIGINT, SIGTERM and SIGHUP sent to the watchdog go on, unchanged, to Snakemake's process group
+(on SIGINT Snakemake cancels its jobs and exits, on SIGTERM it first waits for its running
+jobs); the watchdog then returns Snakemake's exit code.
+
+The child runs with SLURM_CONF set to the site's config when one is known (`slurm_conf`, or
+$HELGENOM_<SITE>_SLURM_CONF), so that it submits to the site the watchdog watches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+
+from helgenom import sitehealth
+
+SITE_UNREACHABLE = 75  # EX_TEMPFAIL: the site stopped answering; the run was ended
+# The passive site to fail over to, by primary site (both ways: after a failover the former
+# primary is the passive one). $HELGENOM_PASSIVE_SITE or `passive=` override it.
+PASSIVE_SITES = {"computerome": "genomedk", "genomedk": "computerome"}
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def passive_site(site: str, passive: str | None = None) -> str:
+    return (
+        passive
+        or os.environ.get("HELGENOM_PASSIVE_SITE")
+        or PASSIVE_SITES.get(site, "<passive site>")
+    )
+
+
+def _exit_code(returncode: int) -> int:
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _stamp(wall: float) -> str:
+    return datetime.fromtimestamp(wall).astimezone().isoformat(timespec="seconds")
+
+
+def unreachable_message(
+    site: str,
+    health: sitehealth.SiteHealth,
+    down_since: Mapping[str, float],
+    passive: str,
+) -> str:
+    """The message the watchdog prints when it ends a run (`down_since`: part -> wall time)."""
+    now = time.time()
+    lines = [f"helgenom watchdog: site {site} is unreachable; the Snakemake run was stopped."]
+    for name, part, daemon in (
+        ("controller", health.controller, "slurmctld"),
+        ("accounting", health.accounting, "slurmdbd"),
+    ):
+        if name in down_since:
+            since = down_since[name]
+            lines.append(
+                f"  {name} ({daemon} at {part.address}) has not answered since "
+                f"{_stamp(since)} ({now - since:.0f} s): {part.detail}"
+            )
+    lines += [
+        f"  Jobs already submitted to {site} may still be running there, or may be lost.",
+        f"  What to do: if {site} does not come back soon, fail over to the passive site:",
+        f"      helgenom failover --to {passive}",
+        "  (runbook: README.md, 'Failover'); if it comes back, run the same command again: "
+        "Snakemake resumes where it stopped.",
+        f"  (exit code {SITE_UNREACHABLE}: site unreachable)",
+    ]
+    return "\n".join(lines)
+
+
+def _stop_group(proc: subprocess.Popen[bytes], kill_timeout: float) -> None:
+    """Stop the child's process group: SIGINT, wait, then SIGKILL.
+
+    SIGINT, not SIGTERM: on SIGTERM Snakemake waits for its running jobs to finish, which
+    never happens with the controller gone; on SIGINT (Ctrl-C) it cancels them (as far as
+    the site still answers) and exits.
+    """
+    for sig, wait in ((signal.SIGINT, kill_timeout), (signal.SIGKILL, 30.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    # What of the group outlived its leader goes too.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def run_with_watchdog(
+    cmd: Sequence[str],
+    cwd: Path,
+    site: str,
+    *,
+    interval: float = 30,
+    grace: float = 120,
+    slurm_conf: Path | str | None = None,
+    passive: str | None = None,
+    kill_timeout: float = 60,
+    check_timeout: float = 10,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Run `cmd` in `cwd` under the watchdog of `site`; returns its exit code or 75.
+
+    See the module's docstring. `env` is the child's environment (default this process's);
+    SLURM_CONF in it is set to the site's config when one is known.
+    """
+    conf = Path(slurm_conf) if slurm_conf else sitehealth.conf_for_site(site)
+    child_env = dict(os.environ if env is None else env)
+    if conf is not None:
+        child_env["SLURM_CONF"] = str(conf)
+    check_conf = conf or Path(child_env.get("SLURM_CONF") or sitehealth.DEFAULT_SLURM_CONF)
+
+    started: list[subprocess.Popen[bytes]] = []
+    pending: list[int] = []
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        if not started:
+            pending.append(signum)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(started[0].pid, signum)
+
+    # The handlers go in before the child starts: exec resets handled signals to their
+    # default, while ignored ones stay ignored (a shell's `cmd &` ignores SIGINT), and
+    # Snakemake only stops on SIGINT when it does not ignore it.
+    previous = {}
+    try:
+        for sig in FORWARDED_SIGNALS:
+            previous[sig] = signal.signal(sig, forward)
+    except ValueError:  # not the main thread: signals stay as they are
+        pass
+    try:
+        proc = subprocess.Popen(list(cmd), cwd=cwd, env=child_env, start_new_session=True)
+    except BaseException:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        raise
+    started.append(proc)
+    for signum in pending:
+        forward(signum, None)
+    try:
+        # part -> (wall time, monotonic time) of the first check it failed, in a row
+        down_since: dict[str, tuple[float, float]] = {}
+        next_check = time.monotonic() + interval
+        while True:
+            try:
+                return _exit_code(proc.wait(timeout=max(0.0, next_check - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                pass
+            health = sitehealth.check(check_conf, check_timeout, site=site)
+            next_check = time.monotonic() + interval
+            if proc.poll() is not None:
+                return _exit_code(proc.returncode)
+            for name, ok in (("controller", health.controller_ok),
+                             ("accounting", health.accounting_ok)):  # fmt: skip
+                if ok:
+                    down_since.pop(name, None)
+                else:
+                    down_since.setdefault(name, (time.time(), time.monotonic()))
+            if down_since and time.monotonic() - min(m for _, m in down_since.values()) >= grace:
+                since = {name: wall for name, (wall, _) in down_since.items()}
+                _stop_group(proc, kill_timeout)
+                # After Snakemake's last words, so that the operator sees it last.
+                message = unreachable_message(site, health, since, passive_site(site, passive))
+                print(message, file=sys.stderr, flush=True)
+                return SITE_UNREACHABLE
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if proc.poll() is None:  # an error in the watchdog itself: do not leave Snakemake
+            _stop_group(proc, kill_timeout)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m helgenom.watchdog",
+        description="Run a Snakemake command; end it when the Slurm site stops answering "
+        f"(exit {SITE_UNREACHABLE}).",
+        usage="%(prog)s --site NAME [options] -- snakemake ...",
+    )
+    parser.add_argument("--site", required=True, help="the site the run submits to")
+    parser.add_argument("--interval", type=float, default=30, help="seconds between checks")
+    parser.add_argument(
+        "--grace", type=float, default=120, help="seconds a part may not answer before the end"
+    )
+    parser.add_argument(
+        "--slurm-conf",
+        type=Path,
+        help="the site's slurm.conf (default: $HELGENOM_<SITE>_SLURM_CONF)",
+    )
+    parser.add_argument("--passive", help="the site to fail over to (named in the message)")
+    parser.add_argument(
+        "--kill-timeout", type=float, default=60, help="seconds from SIGINT to SIGKILL"
+    )
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given (put it after --)")
+    return run_with_watchdog(
+        command,
+        Path.cwd(),
+        args.site,
+        interval=args.interval,
+        grace=args.grace,
+        slurm_conf=args.slurm_conf,
+        passive=args.passive,
+        kill_timeout=args.kill_timeout,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
