@@ -172,3 +172,85 @@ def test_replication_from_a_fenced_site_is_refused(tmp_path: Path) -> None:
     with pytest.raises(failover.FencedError, match="newer than"):
         failover.replicate(primary, str(passive))
     assert (passive / "results" / "x.txt").read_text() == "passive\n"
+
+
+def test_a_deposit_cut_off_by_the_failure_is_completed_once(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    """The primary died while its export step uploaded: the deposit is open in the database,
+    part of the files uploaded, no receipt in the run. On the passive site the export step
+    runs again, resumes that deposit and commits it: one version, one deposit."""
+    from test_genomedb_support import PROVENANCE, deployment
+
+    from helgenom.export import build_manifest, standard_files
+    from helgenom.genomedb.crypto import encrypt_file, load_public_key
+    from helgenom.genomedb.manifest import canonical_json
+
+    run_dir = tmp_path / "replica"
+    shutil.copytree(finished_run, run_dir, symlinks=True)
+    with deployment(tmp_path / "db", "sqlite") as db:
+        db.register("S1")
+        # The primary had run the QC gate with the operator's override and started the export.
+        qc = {"qc": {"overrides": str(_override(run_dir, tmp_path))}}
+        (tmp_path / "qc.yaml").write_text(json.dumps(qc))
+        snakemake(run_dir, "--configfile", "config.yaml", str(tmp_path / "qc.yaml"))
+        token = tmp_path / "submitter.token"
+        token.write_text(db.principals["submitter"].token)
+        files = standard_files(run_dir / "results", "S1")
+        manifest = build_manifest("S1", files, PROVENANCE, qc_gate={"decision": "pass"})
+        with db.client("submitter") as client:
+            opened = client.request(
+                "POST",
+                "/api/v1/deposits",
+                content=canonical_json(manifest),
+                headers={"Content-Type": "application/json"},
+            )
+            key = "vcf"
+            body = b"".join(encrypt_file(files[key], load_public_key(db.public_key)))
+            client.request(
+                "PUT",
+                f"/api/v1/deposits/{opened['deposit_id']}/files/{key}",
+                content=body,
+                headers={"Content-Type": "application/vnd.ga4gh.crypt4gh"},
+            )
+        assert db.counts()["committed"] == 0
+
+        failover.record_outputs(run_dir)
+        assert fail_over(run_dir, "genomedk", resume=False, say=lambda _: None) == 0
+        overlay = tmp_path / "export.yaml"
+        overlay.write_text(
+            json.dumps(
+                {
+                    "export": {
+                        "enabled": True,
+                        "url": db.url,
+                        "token_file": str(token),
+                        "db_public_key": str(db.public_key),
+                        "on_qc_fail": "skip",
+                    },
+                    **qc,
+                }
+            )
+        )
+        snakemake(run_dir, "--configfile", "config.yaml", str(overlay))
+        log = (run_dir / "logs" / "export" / "S1.log").read_text()
+        assert f"deposit {opened['deposit_id']} (resumed)" in log
+        receipt = json.loads((run_dir / "results" / "export" / "S1.receipt.json").read_text())
+        assert receipt["version"] == 1 and receipt["deposit_id"] == opened["deposit_id"]
+        counts = db.counts()
+        assert (counts["committed"], counts["deposits"]) == (1, 1)
+        # What was deposited is proven complete in the run's manifest at once.
+        entries = failover.read_outputs(run_dir)
+        assert "results/export/S1.receipt.json" in entries
+        assert entries["results/vcf/S1.vcf.gz"].sha256 == receipt["files"]["vcf"]["sha256"]
+
+
+def _override(run_dir: Path, tmp_path: Path) -> Path:
+    gate = json.loads((run_dir / "results" / "qc" / "gate" / "S1.json").read_text())
+    path = tmp_path / "overrides.tsv"
+    path.write_text(
+        "sample_id\tmetrics\twho\twhy\twhen\n"
+        f"S1\t{','.join(gate['failed']) or 'mean_coverage'}\tlab.lead\t"
+        "synthetic test data, low coverage\t2026-11-01\n"
+    )
+    return path

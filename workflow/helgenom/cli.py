@@ -174,9 +174,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Per sample: class, deadline, progress, remaining time, slack; flags samples at risk."""
+    from helgenom.failover import read_lease
     from helgenom.status import format_status, run_status
 
     rows = run_status(args.directory, args.configfile)
+    lease = read_lease(Path(args.directory))
+    if lease is not None:
+        moved = f"; failed over from {lease.history[-1]['site']}" if lease.history else ""
+        print(f"site: {lease.site} since {lease.since} (fencing epoch {lease.epoch}{moved})\n")
     print(format_status(rows))
     return 0
 

@@ -624,11 +624,12 @@ def _export_from_run(
         )
     token = read_token(settings.get("token_file"))
     files = standard_files(results, sample_id)
+    run_dir = Path(results).resolve().parent
     # The analysis parameters: where the results are deposited is not one of them.
     parameters = {k: v for k, v in config.items() if k != "export"}
     reference = Path(config["reference"]["fasta"])
     build = config["reference"]["build"]
-    return export_sample(
+    result = export_sample(
         sample_id,
         files=files,
         gate=json.loads(Path(qc_gate).read_text()),
@@ -650,6 +651,19 @@ def _export_from_run(
         register_sample=bool(settings.get("register_sample")),
         log=log,
     )
+    # What is in the database is complete: record it in the run's output manifest at once
+    # (helgenom.failover), so that a failover never makes or deposits it again.
+    from helgenom.failover import record_files
+
+    digests = {
+        files[key]: (entry["size"], entry["sha256"])
+        for key, entry in result.get("files", {}).items()
+        if key in files
+    }
+    receipt = Path(out)
+    digests[receipt] = (receipt.stat().st_size, file_digests(receipt).sha256)
+    record_files(run_dir, digests)
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:

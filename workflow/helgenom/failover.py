@@ -27,6 +27,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -258,17 +259,42 @@ def record_outputs(run_dir: Path) -> int:
         if path.stat().st_mtime_ns != stat.st_mtime_ns:
             continue  # changed while hashed
         added.append(f"{output}\t{stat.st_size}\t{stat.st_mtime_ns}\t{digest}\t{_now()}\n")
-    if added:
-        manifest = run_dir / OUTPUTS
-        manifest.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not manifest.exists()
-        with manifest.open("a") as handle:
-            if fresh:
-                handle.write(OUTPUTS_HEADER)
-            handle.writelines(added)
-            handle.flush()
-            os.fsync(handle.fileno())
+    _append(run_dir, added)
     return len(added)
+
+
+def _append(run_dir: Path, lines: Sequence[str]) -> None:
+    if not lines:
+        return
+    manifest = Path(run_dir) / OUTPUTS
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    fresh = not manifest.exists()
+    with manifest.open("a") as handle:
+        if fresh:
+            handle.write(OUTPUTS_HEADER)
+        handle.writelines(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def record_files(run_dir: Path, digests: Mapping[str | Path, tuple[int, str]]) -> int:
+    """Add manifest entries for files whose size and SHA-256 are known already: the files
+    the export step deposited (and its receipt). What is in the database is thereby proven
+    complete on the passive site, so a failover never makes it — and deposits it — again,
+    also when the site died before the next record_outputs. Files whose size differs from
+    the one given are left out."""
+    root = Path(run_dir).resolve()
+    lines = []
+    for name, (size, sha256) in sorted(digests.items(), key=lambda item: str(item[0])):
+        path = Path(name)
+        path = path if path.is_absolute() else root / path
+        stat = path.stat()
+        if stat.st_size != size:
+            continue
+        relative = path.resolve().relative_to(root).as_posix()
+        lines.append(f"{relative}\t{size}\t{stat.st_mtime_ns}\t{sha256}\t{_now()}\n")
+    _append(root, lines)
+    return len(lines)
 
 
 @dataclass
@@ -315,20 +341,39 @@ def _files(dirs: Iterable[Path]) -> Iterator[Path]:
 
 
 def verify_outputs(
-    run_dir: Path, dirs: Sequence[Path], epoch: int, is_output: Callable[[str], bool]
+    run_dir: Path,
+    dirs: Sequence[Path],
+    epoch: int,
+    is_output: Callable[[str], bool],
+    *,
+    workers: int = 8,
 ) -> Verification:
     """Keep every output whose size and SHA-256 match its manifest entry; move every other
-    output found in `dirs` to .helgenom/quarantine/<epoch>/ (nothing is deleted)."""
+    output found in `dirs` to .helgenom/quarantine/<epoch>/ (nothing is deleted).
+
+    The SHA-256s are computed by `workers` threads (parallel reads pay on cluster storage)."""
     run_dir = Path(run_dir)
     entries = read_outputs(run_dir)
-    result = Verification()
-    for path in list(_files(dirs)):
+    outputs = []
+    for path in _files(dirs):
         relative = path.relative_to(run_dir).as_posix()
-        if not is_output(relative):
-            continue
+        if is_output(relative):
+            outputs.append((path, relative))
+
+    def proven(item: tuple[Path, str]) -> bool:
+        path, relative = item
         entry = entries.get(relative)
-        size = path.stat().st_size
-        if entry is not None and entry.size == size and sha256_of(path) == entry.sha256:
+        return (
+            entry is not None
+            and entry.size == path.stat().st_size
+            and sha256_of(path) == entry.sha256
+        )
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        verdicts = list(pool.map(proven, outputs))
+    result = Verification()
+    for (path, relative), ok in zip(outputs, verdicts, strict=True):
+        if ok:
             result.accepted.append(relative)
             continue
         target = run_dir / QUARANTINE / str(epoch) / relative
