@@ -254,3 +254,36 @@ def _override(run_dir: Path, tmp_path: Path) -> Path:
         "synthetic test data, low coverage\t2026-11-01\n"
     )
     return path
+
+
+def test_failover_stops_a_hung_run_process(tmp_path: Path) -> None:
+    """The primary's `helgenom run` and its Snakemake hang (they ignore SIGINT): the failover
+    kills both, the Snakemake process group included."""
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "hung.py"
+    script.write_text(
+        "import os, signal, subprocess, sys, time\n"
+        "from pathlib import Path\n"
+        "from helgenom import failover\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "child = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+        "failover.record_process(Path(sys.argv[1]), 'computerome', os.getpid(), child.pid)\n"
+        "time.sleep(600)\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
+    deadline = time.monotonic() + 30
+    while not (tmp_path / failover.PROCESS).exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    group = json.loads((tmp_path / failover.PROCESS).read_text())["snakemake_pgid"]
+    message = failover.stop_process(tmp_path, timeout=2)
+    assert message.startswith(f"killed process {proc.pid} and its Snakemake")
+    assert proc.wait(10) == -9
+    deadline = time.monotonic() + 10
+    while failover._alive(group):
+        assert time.monotonic() < deadline, "the Snakemake process group survived"
+        time.sleep(0.05)
+    assert failover.stop_process(tmp_path) == f"process {proc.pid} had ended"

@@ -19,10 +19,12 @@ The state that makes a run directory portable lives in it (README.md, 'Failover'
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -384,15 +386,33 @@ def verify_outputs(
 
 
 # ---- the Snakemake process of a run ------------------------------------------------------------
-def record_process(run_dir: Path, site: str, pid: int) -> None:
-    """Note which process runs the run (host, pid), so a failover can stop it if reachable."""
+def record_process(run_dir: Path, site: str, pid: int, snakemake_pgid: int | None = None) -> None:
+    """Note which process runs the run (host, pid of `helgenom run`, process group of its
+    Snakemake), so a failover can stop them if they can be reached."""
     data = {"site": site, "host": socket.gethostname(), "pid": pid, "started": _now()}
+    if snakemake_pgid is not None:
+        data["snakemake_pgid"] = snakemake_pgid
     _write_atomic(Path(run_dir) / PROCESS, json.dumps(data) + "\n")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    state = Path(f"/proc/{pid}/stat")
+    try:  # a zombie has ended
+        return state.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
 def stop_process(run_dir: Path, timeout: float = 60) -> str:
-    """Stop the run's recorded helgenom/Snakemake process if it runs on this host: SIGTERM
-    (the watchdog and Snakemake end cleanly), SIGKILL after `timeout`. What was done."""
+    """Stop the run's recorded `helgenom run` and its Snakemake if they run on this host:
+    SIGINT (Snakemake cancels what it can and exits; on SIGTERM it would wait for its jobs,
+    for ever when the controller is gone), SIGKILL to both after `timeout`. What was done."""
     path = Path(run_dir) / PROCESS
     if not path.exists():
         return "no recorded process"
@@ -400,19 +420,22 @@ def stop_process(run_dir: Path, timeout: float = 60) -> str:
     if data.get("host") != socket.gethostname():
         return f"process {data.get('pid')} runs on {data.get('host')}: not reachable from here"
     pid = int(data["pid"])
-    try:
-        os.kill(pid, 15)
-    except ProcessLookupError:
+    group = data.get("snakemake_pgid")
+    if not _alive(pid) and (group is None or not _alive(int(group))):
         return f"process {pid} had ended"
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)  # helgenom run passes it on to Snakemake
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid) and (group is None or not _alive(int(group))):
             return f"stopped process {pid}"
         time.sleep(0.5)
-    os.kill(pid, 9)
-    return f"killed process {pid} (it did not end within {timeout:.0f} s)"
+    for target in [int(group)] if group else []:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(target, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return f"killed process {pid} and its Snakemake (they did not end within {timeout:.0f} s)"
 
 
 # ---- replication -------------------------------------------------------------------------------

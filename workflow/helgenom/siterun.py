@@ -114,6 +114,7 @@ def run_on_site(
             grace=grace,
             slurm_conf=slurm_conf,
             passive=passive,
+            on_start=lambda pgid: failover.record_process(run_dir, site, os.getpid(), pgid),
         )
 
 

@@ -33,7 +33,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -125,11 +125,13 @@ def run_with_watchdog(
     kill_timeout: float = 60,
     check_timeout: float = 10,
     env: Mapping[str, str] | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> int:
     """Run `cmd` in `cwd` under the watchdog of `site`; returns its exit code or 75.
 
     See the module's docstring. `env` is the child's environment (default this process's);
-    SLURM_CONF in it is set to the site's config when one is known.
+    SLURM_CONF in it is set to the site's config when one is known. `on_start` is called
+    with the child's pid (= its process group) once it runs.
     """
     conf = Path(slurm_conf) if slurm_conf else sitehealth.conf_for_site(site)
     child_env = dict(os.environ if env is None else env)
@@ -163,6 +165,8 @@ def run_with_watchdog(
             signal.signal(sig, handler)
         raise
     started.append(proc)
+    if on_start is not None:
+        on_start(proc.pid)
     for signum in pending:
         forward(signum, None)
     try:
