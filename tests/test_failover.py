@@ -37,11 +37,20 @@ def test_lease_is_taken_kept_and_moved(tmp_path: Path) -> None:
         failover.check_job_lease(tmp_path, "computerome:1")
     failover.check_job_lease(tmp_path, "genomedk:2")
 
-    # Fencing the primary's copy: it now names the new holder; an older lease cannot win.
+    # Fencing the primary's copy: it names the new holder and is marked as a fenced copy, in
+    # which nothing runs (not even as the new holder), from which nothing is copied.
     primary = tmp_path / "primary"
     failover.hold_lease(primary, "computerome")
     assert failover.fence(primary, moved)
-    assert failover.read_lease(primary) == moved
+    fenced = failover.read_lease(primary)
+    assert fenced is not None and fenced.token == moved.token and fenced.fenced
+    for site in ("computerome", "genomedk"):
+        with pytest.raises(failover.FencedError, match="was fenced when the run was failed over"):
+            failover.hold_lease(primary, site)
+    with pytest.raises(failover.FencedError, match="was fenced"):
+        failover.check_job_lease(primary, "genomedk:2")
+    with pytest.raises(failover.FencedError, match="replicate the run from genomedk over it"):
+        failover.take_over(primary, "computerome", "fail back from the stale copy")
     with pytest.raises(failover.FailoverError, match="newer lease"):
         failover.fence(primary, failover.Lease("computerome", 1, "x"))
 

@@ -75,12 +75,14 @@ def _write_atomic(path: Path, text: str) -> None:
 # ---- the site lease ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Lease:
-    """Which site runs the run (`site`), since when, and its fencing `epoch`."""
+    """Which site runs the run (`site`), since when, and its fencing `epoch`. `fenced`
+    marks the copy a failover left in the old site's run directory: no longer the run."""
 
     site: str
     epoch: int
     since: str
     history: tuple[dict[str, Any], ...] = field(default=())
+    fenced: bool = False
 
     @property
     def token(self) -> str:
@@ -97,7 +99,9 @@ def read_lease(run_dir: Path) -> Lease | None:
     if not path.exists():
         return None
     data = json.loads(path.read_text())
-    return Lease(data["site"], int(data["epoch"]), data["since"], tuple(data.get("history", ())))
+    history = tuple(data.get("history", ()))
+    fenced = bool(data.get("fenced", False))
+    return Lease(data["site"], int(data["epoch"]), data["since"], history, fenced)
 
 
 def fenced_message(lease: Lease, site: str) -> str:
@@ -109,6 +113,15 @@ def fenced_message(lease: Lease, site: str) -> str:
     )
 
 
+def fenced_copy_message(run_dir: Path, lease: Lease) -> str:
+    return (
+        f"{run_dir} was fenced when the run was failed over to {lease.site} (fencing epoch "
+        f"{lease.epoch}): it is no longer the run, and nothing may run in it or be copied "
+        f"from it. To fail back, replicate the run from {lease.site} over it first "
+        "(README.md, 'Failing back')."
+    )
+
+
 def hold_lease(run_dir: Path, site: str) -> Lease:
     """The lease of a site run starting in `run_dir`: taken if there is none, kept if this
     site holds it; FencedError if another site does."""
@@ -117,6 +130,8 @@ def hold_lease(run_dir: Path, site: str) -> Lease:
         lease = Lease(site, 1, _now())
         _write_atomic(Path(run_dir) / LEASE, lease.to_json())
         return lease
+    if lease.fenced:
+        raise FencedError(fenced_copy_message(run_dir, lease))
     if lease.site != site:
         raise FencedError(fenced_message(lease, site))
     return lease
@@ -126,6 +141,8 @@ def check_job_lease(run_dir: Path, token: str) -> None:
     """In a cluster job: FencedError unless the run's lease is still the one (site:epoch) of
     the Snakemake process that submitted the job."""
     lease = read_lease(run_dir)
+    if lease is not None and lease.fenced:
+        raise FencedError(fenced_copy_message(run_dir, lease))
     if lease is not None and lease.token != token:
         site = token.split(":", 1)[0]
         raise FencedError(
@@ -138,6 +155,8 @@ def take_over(run_dir: Path, site: str, reason: str) -> Lease:
     """Move the run's lease to `site` with the next fencing epoch (the failover's first act);
     the lease it replaces goes into the history."""
     old = read_lease(run_dir)
+    if old is not None and old.fenced:
+        raise FencedError(fenced_copy_message(run_dir, old))
     if old is not None and old.site == site:
         return old
     history: tuple[dict[str, Any], ...] = ()
@@ -158,7 +177,8 @@ def fence(primary_run_dir: Path, lease: Lease) -> bool:
             raise FailoverError(
                 f"{primary_run_dir} holds a newer lease ({current.token}) than {lease.token}"
             )
-        _write_atomic(Path(primary_run_dir) / LEASE, lease.to_json())
+        fenced = Lease(lease.site, lease.epoch, lease.since, lease.history, fenced=True)
+        _write_atomic(Path(primary_run_dir) / LEASE, fenced.to_json())
     except OSError:
         return False
     return True
@@ -452,6 +472,8 @@ def replicate(
     if record:
         record_outputs(source)
     src_lease = read_lease(source)
+    if src_lease is not None and src_lease.fenced:
+        raise FencedError(fenced_copy_message(source, src_lease))
     if ":" not in dest:
         dest_lease = read_lease(Path(dest))
         if dest_lease is not None and src_lease is not None and dest_lease.epoch > src_lease.epoch:

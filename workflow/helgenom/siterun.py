@@ -100,6 +100,8 @@ def run_on_site(
 
     run_dir = Path(run_dir).resolve()
     lease = failover.read_lease(run_dir)
+    if lease is not None and lease.fenced:
+        raise failover.FencedError(failover.fenced_copy_message(run_dir, lease))
     if lease is not None and lease.site != site:
         raise failover.FencedError(failover.fenced_message(lease, site))
     cmd = site_command(run_dir, site, configfiles, extra, clinical=clinical)
