@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from helgenom import failover
-from helgenom.demo import generate_demo
 from helgenom.siterun import fail_over
-from workflow_helpers import snakemake, write_run_dir
+from workflow_helpers import snakemake, write_demo_run
 
 
 def test_lease_is_taken_kept_and_moved(tmp_path: Path) -> None:
@@ -58,24 +57,7 @@ def test_lease_is_taken_kept_and_moved(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small local run, finished, with its outputs recorded as `helgenom run` does."""
-    run_dir = tmp_path_factory.mktemp("failover")
-    data = generate_demo(run_dir / "demo", genome_length=40_000, coverage=8)
-    write_run_dir(
-        run_dir,
-        samples=[{"sample_id": "S1", "sex": "female", "priority": "acute", "indication": "x"}],
-        units=[
-            {
-                "sample_id": "S1",
-                "unit_id": "FC1.1",
-                "fq1": str(data.outdir / "fastq" / "DEMO001_HDEMOXX1.1_R1.fastq.gz"),
-                "fq2": str(data.outdir / "fastq" / "DEMO001_HDEMOXX1.1_R2.fastq.gz"),
-                "platform": "ILLUMINA",
-                "library": "L1",
-            }
-        ],
-        reference=data.reference,
-        build="demo",
-    )
+    run_dir = write_demo_run(tmp_path_factory.mktemp("failover"), priority="acute", coverage=8)
     snakemake(run_dir)
     assert failover.record_outputs(run_dir) > 10
     assert failover.record_outputs(run_dir) == 0  # nothing new: nothing hashed again

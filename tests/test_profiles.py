@@ -11,9 +11,8 @@ import yaml
 
 from helgenom import resources as res
 from helgenom.calling import MODES
-from helgenom.demo import generate_demo
 from helgenom.sites import SITES
-from workflow_helpers import REPO, load_workflow_rules, write_run_dir
+from workflow_helpers import REPO, load_workflow_rules, write_demo_run
 
 GB = 1024  # MB
 # Input sizes of each rule's job for one 30x WGS sample (~310 million 2x150 bp read pairs)
@@ -58,19 +57,7 @@ def _profile(site: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run_dir = tmp_path_factory.mktemp("profiles")
-    data = generate_demo(run_dir / "demo", genome_length=40_000, coverage=2)
-    fq = data.outdir / "fastq"
-    write_run_dir(
-        run_dir,
-        samples=[{"sample_id": "S1", "sex": "female", "priority": "routine", "indication": "x"}],
-        units=[{"sample_id": "S1", "unit_id": "FC1.1", "platform": "ILLUMINA", "library": "L1",
-                "fq1": str(fq / "DEMO001_HDEMOXX1.1_R1.fastq.gz"),
-                "fq2": str(fq / "DEMO001_HDEMOXX1.1_R2.fastq.gz")}],
-        reference=data.reference,
-        build="demo",
-    )  # fmt: skip
-    return run_dir
+    return write_demo_run(tmp_path_factory.mktemp("profiles"), priority="routine")
 
 
 def _fn(rule: Any, resource: str) -> Any:

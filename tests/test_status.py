@@ -8,26 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helgenom.demo import generate_demo
 from helgenom.status import format_status, run_status
-from workflow_helpers import write_run_dir
+from workflow_helpers import write_demo_run
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run_dir = tmp_path_factory.mktemp("status")
-    data = generate_demo(run_dir / "demo", genome_length=40_000, coverage=2)
-    fq = data.outdir / "fastq"
-    write_run_dir(
-        run_dir,
-        samples=[{"sample_id": "S1", "sex": "female", "priority": "acute", "indication": "x"}],
-        units=[{"sample_id": "S1", "unit_id": "FC1.1", "platform": "ILLUMINA", "library": "L1",
-                "fq1": str(fq / "DEMO001_HDEMOXX1.1_R1.fastq.gz"),
-                "fq2": str(fq / "DEMO001_HDEMOXX1.1_R2.fastq.gz")}],
-        reference=data.reference,
-        build="demo",
-    )  # fmt: skip
-    return run_dir
+    return write_demo_run(tmp_path_factory.mktemp("status"), priority="acute")
 
 
 def test_status_of_a_run_not_started(run_dir: Path) -> None:

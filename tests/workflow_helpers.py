@@ -8,7 +8,7 @@ from typing import Any
 
 from helgenom.runs import REPO, load_workflow, snakemake_command, write_run_dir
 
-__all__ = ["REPO", "load_workflow_rules", "snakemake", "write_run_dir"]
+__all__ = ["REPO", "load_workflow_rules", "snakemake", "write_demo_run", "write_run_dir"]
 
 
 def snakemake(
@@ -29,3 +29,30 @@ def load_workflow_rules(run_dir: Path, config: dict[str, Any] | None = None) -> 
     """The workflow's Rule objects, loaded through Snakemake's API in `run_dir`."""
     with load_workflow(run_dir, config=config, cores=2) as workflow_api:
         return list(workflow_api._workflow.rules)
+
+
+def write_demo_run(
+    run_dir: Path,
+    *,
+    priority: str = "routine",
+    genome_length: int = 40_000,
+    coverage: float = 2,
+    extra_config: dict[str, Any] | None = None,
+) -> Path:
+    """A run directory with one sample S1 (one lane of DEMO001) on a small synthetic genome
+    (helgenom.demo in run_dir/demo); returns run_dir."""
+    from helgenom.demo import generate_demo
+
+    data = generate_demo(run_dir / "demo", genome_length=genome_length, coverage=coverage)
+    fq = data.outdir / "fastq"
+    write_run_dir(
+        run_dir,
+        samples=[{"sample_id": "S1", "sex": "female", "priority": priority, "indication": "x"}],
+        units=[{"sample_id": "S1", "unit_id": "FC1.1", "platform": "ILLUMINA", "library": "L1",
+                "fq1": str(fq / "DEMO001_HDEMOXX1.1_R1.fastq.gz"),
+                "fq2": str(fq / "DEMO001_HDEMOXX1.1_R2.fastq.gz")}],
+        reference=data.reference,
+        build="demo",
+        extra_config=extra_config,
+    )  # fmt: skip
+    return run_dir

@@ -33,7 +33,8 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -558,6 +559,16 @@ def export_sample(
     return receipt
 
 
+@contextmanager
+def _errors_logged(sample_id: str, log: Callable[[str], None]) -> Iterator[None]:
+    """Why the export failed goes into its log too (the rule's log file)."""
+    try:
+        yield
+    except (ExportError, ValueError, OSError) as error:
+        log(f"export: {sample_id}: {error}")
+        raise
+
+
 def export_from_run(
     sample_id: str,
     *,
@@ -578,92 +589,60 @@ def export_from_run(
     db_public_key, on_qc_fail, register_sample), each falling back to its environment
     variable (helgenom.config.EXPORT_ENV); the files are the sample's standard outputs.
     """
-    try:
-        return _export_from_run(
+    with _errors_logged(sample_id, log):
+        from helgenom.config import EXPORT_ENV
+
+        env = os.environ if environ is None else environ
+        settings = config.get("export", {})
+        url = settings.get("url") or env.get(EXPORT_ENV["url"])
+        key = settings.get("db_public_key") or env.get(EXPORT_ENV["db_public_key"])
+        if not url or not key:
+            raise ExportError(
+                "the export needs the database's URL and public key: set export.url and "
+                f"export.db_public_key (or {EXPORT_ENV['url']}, {EXPORT_ENV['db_public_key']})"
+            )
+        token = read_token(settings.get("token_file"))
+        files = standard_files(results, sample_id)
+        run_dir = Path(results).resolve().parent
+        # The analysis parameters: where the results are deposited is not one of them.
+        parameters = {k: v for k, v in config.items() if k != "export"}
+        reference = Path(config["reference"]["fasta"])
+        build = config["reference"]["build"]
+        result = export_sample(
             sample_id,
-            config=config,
-            config_files=config_files,
-            results=results,
-            versions=versions,
-            qc_gate=qc_gate,
-            started=started,
+            files=files,
+            gate=json.loads(Path(qc_gate).read_text()),
+            provenance=lambda: collect_provenance(
+                config_files=config_files,
+                parameters=parameters,
+                versions=versions,
+                reference=reference,
+                build=build,
+                started=started,
+                finished=datetime.now(UTC),
+                run_id=run_id,
+            ),
+            url=url,
+            token=token,
+            db_public_key=key,
             out=out,
-            run_id=run_id,
-            environ=os.environ if environ is None else environ,
+            on_qc_fail=settings.get("on_qc_fail", "skip"),
+            register_sample=bool(settings.get("register_sample")),
             log=log,
         )
-    except (ExportError, ValueError, OSError) as error:
-        log(f"export: {sample_id}: {error}")
-        raise
+        # What is in the database is complete: record it in the run's output manifest at once
+        # (helgenom.failover), so that a failover never makes or deposits it again.
+        from helgenom.failover import record_files
 
-
-def _export_from_run(
-    sample_id: str,
-    *,
-    config: Mapping[str, Any],
-    config_files: Sequence[str | Path],
-    results: str | Path,
-    versions: str | Path,
-    qc_gate: str | Path,
-    started: datetime,
-    out: str | Path,
-    run_id: str | None,
-    environ: Mapping[str, str],
-    log: Callable[[str], None],
-) -> dict[str, Any]:
-    from helgenom.config import EXPORT_ENV
-
-    env = environ
-    settings = config.get("export", {})
-    url = settings.get("url") or env.get(EXPORT_ENV["url"])
-    key = settings.get("db_public_key") or env.get(EXPORT_ENV["db_public_key"])
-    if not url or not key:
-        raise ExportError(
-            "the export needs the database's URL and public key: set export.url and "
-            f"export.db_public_key (or {EXPORT_ENV['url']}, {EXPORT_ENV['db_public_key']})"
-        )
-    token = read_token(settings.get("token_file"))
-    files = standard_files(results, sample_id)
-    run_dir = Path(results).resolve().parent
-    # The analysis parameters: where the results are deposited is not one of them.
-    parameters = {k: v for k, v in config.items() if k != "export"}
-    reference = Path(config["reference"]["fasta"])
-    build = config["reference"]["build"]
-    result = export_sample(
-        sample_id,
-        files=files,
-        gate=json.loads(Path(qc_gate).read_text()),
-        provenance=lambda: collect_provenance(
-            config_files=config_files,
-            parameters=parameters,
-            versions=versions,
-            reference=reference,
-            build=build,
-            started=started,
-            finished=datetime.now(UTC),
-            run_id=run_id,
-        ),
-        url=url,
-        token=token,
-        db_public_key=key,
-        out=out,
-        on_qc_fail=settings.get("on_qc_fail", "skip"),
-        register_sample=bool(settings.get("register_sample")),
-        log=log,
-    )
-    # What is in the database is complete: record it in the run's output manifest at once
-    # (helgenom.failover), so that a failover never makes or deposits it again.
-    from helgenom.failover import record_files
-
-    digests = {
-        files[key]: (entry["size"], entry["sha256"])
-        for key, entry in result.get("files", {}).items()
-        if key in files
-    }
-    receipt = Path(out)
-    digests[receipt] = (receipt.stat().st_size, file_digests(receipt).sha256)
-    record_files(run_dir, digests)
-    return result
+        digests = {
+            files[key]: (entry["size"], entry["sha256"])
+            for key, entry in result.get("files", {}).items()
+            if key in files
+        }
+        receipt = Path(out)
+        digests[receipt] = (receipt.stat().st_size, file_digests(receipt).sha256)
+        record_files(run_dir, digests)
+        return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
