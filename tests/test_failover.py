@@ -129,24 +129,28 @@ def test_workflow_refuses_a_fenced_site(
     run_dir = tmp_path / "run"
     shutil.copytree(finished_run, run_dir, ignore=shutil.ignore_patterns(".snakemake"))
     monkeypatch.setenv("HELGENOM_SLURM_ACCOUNT", "helgenom-test")
-    monkeypatch.delenv(failover.LEASE_ENV, raising=False)
+    # A lease in the environment (left by anything) does not matter to a main Snakemake.
+    monkeypatch.setenv(failover.LEASE_ENV, "abacus:7")
     # The first site run takes the lease.
-    snakemake(run_dir, "-n", "--config", "site=computerome")
+    snakemake(run_dir, "--config", "site=computerome")
     assert json.loads((run_dir / failover.LEASE).read_text())["site"] == "computerome"
 
     failover.take_over(run_dir, "genomedk", "test")
-    proc = snakemake(run_dir, "-n", "--config", "site=computerome", check=False)
-    assert proc.returncode != 0
-    out = proc.stdout + proc.stderr
-    assert "belongs to site genomedk" in out and "computerome is fenced" in out
+    for dry in (["-n"], []):
+        proc = snakemake(run_dir, *dry, "--config", "site=computerome", check=False)
+        assert proc.returncode != 0
+        out = proc.stdout + proc.stderr
+        assert "belongs to site genomedk" in out and "computerome is fenced" in out
 
-    # A cluster job of the old lease (it loads the workflow with the submitter's lease).
+    # A cluster job of the old lease: Snakemake in remote mode (as the Slurm executor starts
+    # it in the job) with the submitting Snakemake's lease in its environment.
+    job = ["--mode", "remote", "--config", "site=computerome", "--nolock", "--force",
+           "results/versions.yaml"]  # fmt: skip
     monkeypatch.setenv(failover.LEASE_ENV, "computerome:1")
-    proc = snakemake(run_dir, "-n", "--config", "site=computerome", check=False)
+    proc = snakemake(run_dir, *job, check=False)
     assert proc.returncode != 0
     assert "job submitted under lease computerome:1" in proc.stdout + proc.stderr
-    monkeypatch.setenv(failover.LEASE_ENV, "genomedk:2")
-    snakemake(run_dir, "-n", "--config", "site=genomedk")
+    assert json.loads((run_dir / failover.LEASE).read_text())["site"] == "genomedk"
 
 
 def test_replication_from_a_fenced_site_is_refused(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,7 @@ def killed_primary(
     giab: Path,
     two_sites: dict[str, BedSite],  # noqa: F811
     tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, Any]:
+) -> Iterator[dict[str, Any]]:
     """The run started on the primary, the primary killed while a job writes, and two
     replicas of the run directory taken then (with and without .snakemake/)."""
     primary = two_sites["computerome"]
@@ -234,7 +235,7 @@ def killed_primary(
             assert rep.returncode == 0, out + err
             replicas[name] = root / name
     deposited = _deposits(db_home)
-    return {
+    yield {
         "run_dir": run_dir,
         "returncode": run.returncode,
         "stderr": stderr,
@@ -244,6 +245,8 @@ def killed_primary(
         "deposited_before": deposited,
         "root": root,
     }
+    if not primary.health().healthy:  # the later tests need the bed up, whatever failed here
+        primary.restart()
 
 
 def test_watchdog_ends_the_primary_run_naming_the_site(killed_primary: dict[str, Any]) -> None:

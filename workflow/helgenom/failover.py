@@ -122,18 +122,24 @@ def fenced_copy_message(run_dir: Path, lease: Lease) -> str:
     )
 
 
+def check_lease(run_dir: Path, site: str) -> Lease | None:
+    """FencedError if `site` may not run the run in `run_dir` (another site holds its lease,
+    or it is the fenced copy a failover left behind); the lease, if there is one."""
+    lease = read_lease(run_dir)
+    if lease is not None and lease.fenced:
+        raise FencedError(fenced_copy_message(run_dir, lease))
+    if lease is not None and lease.site != site:
+        raise FencedError(fenced_message(lease, site))
+    return lease
+
+
 def hold_lease(run_dir: Path, site: str) -> Lease:
     """The lease of a site run starting in `run_dir`: taken if there is none, kept if this
     site holds it; FencedError if another site does."""
-    lease = read_lease(run_dir)
+    lease = check_lease(run_dir, site)
     if lease is None:
         lease = Lease(site, 1, _now())
         _write_atomic(Path(run_dir) / LEASE, lease.to_json())
-        return lease
-    if lease.fenced:
-        raise FencedError(fenced_copy_message(run_dir, lease))
-    if lease.site != site:
-        raise FencedError(fenced_message(lease, site))
     return lease
 
 

@@ -99,11 +99,7 @@ def run_on_site(
     from helgenom.watchdog import run_with_watchdog
 
     run_dir = Path(run_dir).resolve()
-    lease = failover.read_lease(run_dir)
-    if lease is not None and lease.fenced:
-        raise failover.FencedError(failover.fenced_copy_message(run_dir, lease))
-    if lease is not None and lease.site != site:
-        raise failover.FencedError(failover.fenced_message(lease, site))
+    failover.check_lease(run_dir, site)
     cmd = site_command(run_dir, site, configfiles, extra, clinical=clinical)
     failover.record_process(run_dir, site, os.getpid())
     _say(f"running on {site}: {' '.join(cmd)}")

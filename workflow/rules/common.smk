@@ -21,7 +21,12 @@ from helgenom.config import (  # noqa: E402
     check_validation,
     validate_config,
 )
-from helgenom.failover import LEASE_ENV, FencedError, check_job_lease, hold_lease  # noqa: E402
+from helgenom.failover import (  # noqa: E402
+    LEASE_ENV,
+    FencedError,
+    check_job_lease,
+    hold_lease,
+)
 from helgenom.reference import ReferenceError, check_fasta  # noqa: E402
 from helgenom.samplesheet import SampleSheetError, load_samplesheet, read_group  # noqa: E402
 from helgenom.scheduling import run_start, sample_clocks, shared_clock  # noqa: E402
@@ -283,8 +288,9 @@ if SITE is not None and not os.environ.get("HELGENOM_SLURM_ACCOUNT"):
 # submitting process's lease in the environment) refuse to run.
 if SITE is not None:
     try:
-        if os.environ.get(LEASE_ENV):
-            check_job_lease(Path("."), os.environ[LEASE_ENV])
+        if not workflow.is_main_process:  # a job: the lease of the Snakemake that submitted it
+            if os.environ.get(LEASE_ENV):
+                check_job_lease(Path("."), os.environ[LEASE_ENV])
         else:
             os.environ[LEASE_ENV] = hold_lease(Path("."), SITE.name).token
     except FencedError as error:
