@@ -42,6 +42,8 @@ QUARANTINE = f"{STATE_DIR}/quarantine"
 PROCESS = f"{STATE_DIR}/snakemake.json"
 # "site:epoch" of the Snakemake process that submitted a job (set by the workflow).
 LEASE_ENV = "HELGENOM_LEASE"
+# Set while the workflow is only loaded to be looked at (helgenom.runs.load_workflow).
+LEASE_INSPECT_ENV = "HELGENOM_LEASE_INSPECT"
 # Folders of a run directory that hold outputs (besides the reference's prep_dir).
 OUTPUT_DIRS = ("results",)
 OUTPUTS_HEADER = "path\tsize\tmtime_ns\tsha256\trecorded\n"

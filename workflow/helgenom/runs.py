@@ -6,6 +6,7 @@ Used by the `helgenom` command, the tests and the benchmarks, so all start Snake
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -118,17 +119,28 @@ def load_workflow(
     from snakemake.settings.enums import Quietness
     from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
+    from helgenom.failover import LEASE_ENV, LEASE_INSPECT_ENV
+
     run_dir = Path(run_dir).resolve()
     config_settings = ConfigSettings(
         config=dict(config or {}), configfiles=[Path(c).resolve() for c in configfiles]
     )
-    with (
-        contextlib.chdir(run_dir),
-        SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api,
-    ):
-        yield api.workflow(
-            resource_settings=ResourceSettings(cores=cores),
-            config_settings=config_settings,
-            snakefile=REPO / "Snakefile",
-            workdir=run_dir,
-        )
+    saved = {name: os.environ.get(name) for name in (LEASE_ENV, LEASE_INSPECT_ENV)}
+    os.environ[LEASE_INSPECT_ENV] = "1"  # looking, not running: no site lease is taken
+    try:
+        with (
+            contextlib.chdir(run_dir),
+            SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api,
+        ):
+            yield api.workflow(
+                resource_settings=ResourceSettings(cores=cores),
+                config_settings=config_settings,
+                snakefile=REPO / "Snakefile",
+                workdir=run_dir,
+            )
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

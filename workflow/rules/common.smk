@@ -23,6 +23,7 @@ from helgenom.config import (  # noqa: E402
 )
 from helgenom.failover import (  # noqa: E402
     LEASE_ENV,
+    LEASE_INSPECT_ENV,
     FencedError,
     check_job_lease,
     hold_lease,
@@ -286,7 +287,8 @@ if SITE is not None and not os.environ.get("HELGENOM_SLURM_ACCOUNT"):
 # A site run holds the run directory's lease; after a failover the old site is fenced: its
 # Snakemake refuses to start, and its cluster jobs (which load this file again, with the
 # submitting process's lease in the environment) refuse to run.
-if SITE is not None:
+# Loading the workflow to look at it (helgenom.runs.load_workflow) touches no lease.
+if SITE is not None and not os.environ.get(LEASE_INSPECT_ENV):
     try:
         if not workflow.is_main_process:  # a job: the lease of the Snakemake that submitted it
             if os.environ.get(LEASE_ENV):
