@@ -114,6 +114,14 @@ async def _read_json_object(request: Request, limit: int = 64 * 1024) -> dict[st
     return value
 
 
+async def _read_json_string(request: Request, key: str, hint: str) -> str:
+    """The string `key` of the request's JSON object body; 400 with `hint` if it has none."""
+    value = (await _read_json_object(request)).get(key)
+    if not isinstance(value, str):
+        raise bad_request(hint)
+    return value
+
+
 def create_app(ctx: Context) -> FastAPI:
     """The application for an opened database home (loads the secret key now)."""
     ctx.keys  # noqa: B018 - fail at start-up, not at the first deposit, if the key is unusable
@@ -218,10 +226,9 @@ def create_app(ctx: Context) -> FastAPI:
         request: Request,
         principal: Annotated[Principal, Depends(allow("samples.delete"))],
     ) -> dict[str, Any]:
-        body = await _read_json_object(request)
-        reason = body.get("reason")
-        if not isinstance(reason, str):
-            raise bad_request('give the reason for the deletion: {"reason": "..."}')
+        reason = await _read_json_string(
+            request, "reason", 'give the reason for the deletion: {"reason": "..."}'
+        )
         return await run_in_threadpool(admin.delete_sample, ctx, principal.id, accession, reason)
 
     @app.get("/api/v1/receipts/{accession}/{version}", name="receipts.get")
@@ -353,10 +360,9 @@ def create_app(ctx: Context) -> FastAPI:
         request: Request,
         principal: Annotated[Principal, Depends(allow("projects.add_sample"))],
     ) -> dict[str, Any]:
-        body = await _read_json_object(request)
-        accession = body.get("accession")
-        if not isinstance(accession, str):
-            raise bad_request('give the sample\'s accession: {"accession": "HGS..."}')
+        accession = await _read_json_string(
+            request, "accession", 'give the sample\'s accession: {"accession": "HGS..."}'
+        )
         return await run_in_threadpool(admin.add_to_project, ctx, principal.id, project, accession)
 
     # ---- administration and audit --------------------------------------------------------
