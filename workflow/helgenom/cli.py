@@ -12,22 +12,28 @@ from pathlib import Path
 
 import yaml
 
-from helgenom.config import ConfigError, check_export, check_validation, validate_config
+from helgenom.config import (
+    ConfigError,
+    check_export,
+    check_validation,
+    read_config_files,
+    validate_config,
+)
 from helgenom.reference import ReferenceError, check_fasta
 from helgenom.runs import REPO, snakemake_command
 from helgenom.samplesheet import SampleSheetError, load_samplesheet
+from helgenom.sites import SITES
 from helgenom.truth import DEFAULT_MAX_CLUSTER_VARIANTS, DEFAULT_WINDOW
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check config, reference and sample sheets as the workflow does before any job."""
     files = [Path(f) for f in args.configfile]
-    config: dict = {}
     for path in files:
         if not path.exists():
             print(f"{path}: config file does not exist", file=sys.stderr)
             return 2
-        _merge_config(config, yaml.safe_load(path.read_text()) or {})
+    config = read_config_files(files)
     from helgenom.qc import OverrideError, check_qc_config
     from helgenom.report.panels import PanelError, assign_panels
 
@@ -49,15 +55,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"OK: {len(samples)} sample(s), {units} unit(s), reference {checked['reference']['fasta']}"
     )
     return 0
-
-
-def _merge_config(config: dict, update: dict) -> None:
-    """Merge `update` into `config` recursively, as Snakemake merges several --configfile."""
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(config.get(key), dict):
-            _merge_config(config[key], value)
-        else:
-            config[key] = value
 
 
 # The demo's QC thresholds (synthetic data are not a human genome; see the file).
@@ -289,12 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("run", help="run on an HPC site: watchdog, output checksums, lease")
-    p.add_argument("--site", required=True, choices=["genomedk", "computerome", "abacus"])
+    p.add_argument("--site", required=True, choices=sorted(SITES))
     _site_run_arguments(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("failover", help="continue a run on the passive site (README: Failover)")
-    p.add_argument("--to", required=True, choices=["genomedk", "computerome", "abacus"])
+    p.add_argument("--to", required=True, choices=sorted(SITES))
     p.add_argument(
         "--primary-directory",
         help="the primary's run directory, if reachable: fenced, its Snakemake stopped",

@@ -125,6 +125,25 @@ def _iter_errors(config: dict[str, Any], schema: Mapping[str, Any]) -> Iterator[
     return _DefaultingValidator(schema).iter_errors(config)
 
 
+def merge_config(config: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `update` into `config` recursively, as Snakemake merges several --configfile;
+    returns `config`."""
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(config.get(key), dict):
+            merge_config(config[key], value)
+        else:
+            config[key] = value
+    return config
+
+
+def read_config_files(paths: Sequence[str | Path]) -> dict[str, Any]:
+    """The configuration of several YAML config files, merged as Snakemake merges them."""
+    config: dict[str, Any] = {}
+    for path in paths:
+        merge_config(config, yaml.safe_load(Path(path).read_text()) or {})
+    return config
+
+
 def validate_config(
     config: Mapping[str, Any], config_files: Sequence[str | Path] = ()
 ) -> dict[str, Any]:

@@ -421,12 +421,9 @@ def _parse_files(items: Sequence[str]) -> dict[str, Path]:
 
 
 def _load_config(config_files: Sequence[Path]) -> dict[str, Any]:
-    from helgenom.config import validate_config
+    from helgenom.config import read_config_files, validate_config
 
-    config: dict[str, Any] = {}
-    for path in config_files:
-        config.update(yaml.safe_load(path.read_text()) or {})
-    return validate_config(config, config_files)
+    return validate_config(read_config_files(config_files), config_files)
 
 
 def _moment(text: str | None, fallback: float) -> datetime:

@@ -20,13 +20,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from helgenom import failover
+from helgenom.config import read_config_files
 from helgenom.runs import REPO, snakemake_command
+from helgenom.sites import SITES
 
 CLINICAL_PROFILE = REPO / "profiles" / "clinical-priority"
-SITES = ("genomedk", "computerome", "abacus")
 
 
 def _say(message: str) -> None:
@@ -43,7 +42,7 @@ def site_command(
 ) -> list[str]:
     """The Snakemake command of a run on `site` (its profile; clinical priority)."""
     if site not in SITES:
-        raise ValueError(f"unknown site {site!r}: one of {', '.join(SITES)}")
+        raise ValueError(f"unknown site {site!r}: one of {', '.join(sorted(SITES))}")
     args: list[str] = []
     if configfiles:
         args += ["--configfile", *[str(Path(f).resolve()) for f in configfiles]]
@@ -117,13 +116,8 @@ def run_on_site(
 
 
 def _config(run_dir: Path, configfiles: Sequence[str | Path]) -> dict[str, Any]:
-    from helgenom.cli import _merge_config
-
-    config: dict[str, Any] = {}
-    for path in configfiles or [run_dir / "config.yaml"]:
-        if Path(path).exists():
-            _merge_config(config, yaml.safe_load(Path(path).read_text()) or {})
-    return config
+    paths = [Path(p) for p in configfiles or [run_dir / "config.yaml"]]
+    return read_config_files([p for p in paths if p.exists()])
 
 
 def fail_over(
@@ -141,7 +135,7 @@ def fail_over(
     Safe to repeat: a second failover to the same site verifies and resumes again."""
     run_dir = Path(run_dir).resolve()
     if to_site not in SITES:
-        raise ValueError(f"unknown site {to_site!r}: one of {', '.join(SITES)}")
+        raise ValueError(f"unknown site {to_site!r}: one of {', '.join(sorted(SITES))}")
     if not (run_dir / failover.STATE_DIR).is_dir():
         raise failover.FailoverError(
             f"{run_dir} holds no {failover.STATE_DIR}/ folder: it is not a replicated helgenom "
