@@ -86,6 +86,7 @@ def test_clinical_scheduler_serves_least_slack_first_then_status_shows_done(
 ) -> None:
     proc = snakemake(run_dir, "--workflow-profile", str(REPO / "profiles" / "clinical-priority"),
                      cores=1)  # fmt: skip
+    assert "clinical scheduler failed" not in proc.stdout + proc.stderr
     order = _job_samples_in_start_order(proc.stdout + proc.stderr)
     assert set(order) == {"ROUT1", "ACUTE1"}
     # The routine sample has 1.5 days left of its 28, the acute one ~5 days: routine first.

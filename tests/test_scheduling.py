@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -168,6 +169,41 @@ def test_identical_demands_skip_the_solver() -> None:
     chosen = scheduler.select_jobs(jobs[::-1], [], {"_cores": 2}, {})
     assert [j.name for j in chosen] == ["j0", "j1"]  # least slack first
     assert scheduler.solver_calls == 0
+
+
+@dataclass(eq=False)
+class Group:
+    """Shaped like Snakemake's GroupJob: `jobs` a frozenset property, `is_group()` true."""
+
+    members: list[Job]
+
+    def is_group(self) -> bool:
+        return True
+
+    @property
+    def jobs(self) -> frozenset[Job]:
+        return frozenset(self.members)
+
+    @property
+    def scheduler_resources(self) -> dict[str, int]:
+        return {"_cores": sum(j.cores for j in self.members)}
+
+
+def test_group_jobs_take_their_most_urgent_members_tags() -> None:
+    """Site profiles group short steps (e.g. the VCF steps) into one Slurm job: such a group
+    of the acute sample goes before routine jobs, and the scheduler does not fail on it."""
+    from snakemake.jobs import GroupJob
+
+    assert isinstance(inspect.getattr_static(GroupJob, "jobs"), property)
+    assert GroupJob.is_group is not None
+    acute = Group([Job(f"vcf{i}", HOUR, sample=1, deadline=T0 + 5 * 86400, rank=0)
+                   for i in range(2)])  # fmt: skip
+    routine = [Job(f"r{i}", HOUR, sample=2, deadline=T0 + 28 * 86400, rank=2) for i in range(3)]
+    scheduler = ClinicalScheduler(Dag([*acute.members, *routine]), None, logging.getLogger("t"))
+    scheduler.clock = lambda: T0
+    scheduler.dag_updated()
+    chosen = scheduler.select_jobs([*routine, acute], [], {"_cores": 3}, {})
+    assert chosen is not None and acute in chosen and len(chosen) == 2
 
 
 def test_solver_failure_falls_back() -> None:

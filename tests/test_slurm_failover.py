@@ -292,6 +292,7 @@ def test_failover_completes_on_the_passive_site_like_an_uninterrupted_run(
         )  # fmt: skip
         out, err = proc.communicate(timeout=2400)
     assert proc.returncode == 0, err[-6000:]
+    assert "clinical scheduler failed" not in out + err  # acute first by the scheduler
     assert "fence written into the primary's run directory" in err
     for path in unproven:
         assert f"not proven complete, made again: {path}" in err

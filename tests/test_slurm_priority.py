@@ -105,6 +105,9 @@ def test_acute_overtakes_research_and_routine(cluster: None, tmp_path: Path) -> 
         proc = subprocess.run(cmd, cwd=run_dir, env=env, capture_output=True, text=True,
                               timeout=900)  # fmt: skip
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        # The clinical scheduler chose every job (no fallback to Snakemake's greedy one: it
+        # once failed on the site profile's group jobs, and then acute and routine tied).
+        assert "clinical scheduler failed" not in proc.stdout + proc.stderr, proc.stderr[-3000:]
 
         deadline = time.monotonic() + 400
         while time.monotonic() < deadline and _squeue_states(research):

@@ -26,6 +26,7 @@ serves the deadlines within the free resources:
 """
 
 import csv
+import hashlib
 import heapq
 import json
 import math
@@ -101,6 +102,14 @@ def run_start(workdir: Path = Path(), *, now: datetime | None = None) -> datetim
     tmp.write_text(json.dumps({"started": started.isoformat()}) + "\n")
     tmp.replace(path)
     return started
+
+
+def run_identifier(started: datetime) -> str:
+    """The run's ID, from its recorded start (`run_start`): the same on every site the run
+    is failed over to, different for every run directory started anew."""
+    started = started.astimezone(UTC)
+    digest = hashlib.sha256(started.isoformat().encode()).hexdigest()[:8]
+    return f"run-{started:%Y%m%dT%H%M%S}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -217,7 +226,8 @@ def _resources(job: Any) -> Mapping[str, Any]:
 
 
 def _members(job: Any) -> list[Any]:
-    return list(job.jobs()) if hasattr(job, "jobs") else [job]
+    """The jobs of a group job (Snakemake's GroupJob.jobs, a frozenset), else the job."""
+    return list(job.jobs) if getattr(job, "is_group", lambda: False)() else [job]
 
 
 def _tags(job: Any) -> tuple[int, int, int]:
