@@ -206,14 +206,19 @@ def test_group_jobs_take_their_most_urgent_members_tags() -> None:
     assert chosen is not None and acute in chosen and len(chosen) == 2
 
 
-def test_solver_failure_falls_back() -> None:
+def test_solver_failure_falls_back(caplog: pytest.LogCaptureFixture) -> None:
     jobs = [Job("a", HOUR, cores=3, mem_mb=10, sample=1, deadline=T0 + HOUR),
             Job("b", HOUR, cores=2, mem_mb=20, sample=1, deadline=T0 + HOUR),
             Job("c", HOUR, cores=2, mem_mb=30, sample=1, deadline=T0 + HOUR)]  # fmt: skip
     settings = ClinicalSchedulerSettings(solver="NO_SUCH_SOLVER")
     scheduler = ClinicalScheduler(Dag(jobs), settings, logging.getLogger("test"))
     scheduler.dag_updated()
-    assert scheduler.select_jobs(jobs, jobs, {"_cores": 4, "mem_mb": 100}, {}) is None
+    with caplog.at_level(logging.DEBUG, logger="test"):
+        for _ in range(3):
+            assert scheduler.select_jobs(jobs, jobs, {"_cores": 4, "mem_mb": 100}, {}) is None
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].exc_info  # once, with the traceback
+    assert "NO_SUCH_SOLVER" in warnings[0].getMessage()
 
 
 def test_tiers() -> None:

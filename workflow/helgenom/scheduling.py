@@ -254,6 +254,7 @@ class ClinicalScheduler(SchedulerBase):
         self._path: dict[Any, float] = {}
         self._static: dict[Any, tuple[int, int, float]] = {}  # job -> (sample, deadline, path)
         self.solver_calls = 0
+        self.failures = 0
 
     # -- remaining critical paths over the DAG --
     def _estimate(self, job: Any) -> float:
@@ -355,7 +356,13 @@ class ClinicalScheduler(SchedulerBase):
         try:
             return self._select(list(selectable_jobs), available_resources)
         except Exception as error:  # noqa: BLE001 - any failure: Snakemake's own scheduler
-            self.logger.warning(f"clinical scheduler failed ({error}); using the greedy one")
+            # Said once in full (with the traceback): priorities are then Snakemake's own.
+            self.failures += 1
+            message = f"clinical scheduler failed ({error!r}); using the greedy one"
+            if self.failures == 1:
+                self.logger.warning(message, exc_info=True)
+            else:
+                self.logger.debug(message)
             return None
 
     def _select(self, jobs: list[Any], available: Mapping[str, int | str]) -> list[Any] | None:
