@@ -16,9 +16,12 @@ from test_genomedb_support import PASS, PROVENANCE
 from helgenom import __version__
 from helgenom.export import (
     ExportError,
+    analysis_parameters,
     build_manifest,
     collect_provenance,
     deposit,
+    deposit_key,
+    input_identity,
     main,
     qc_gate_record,
     standard_files,
@@ -127,6 +130,43 @@ def test_provenance(tmp_path: Path) -> None:
     )  # fmt: skip
     assert other["parameters_sha256"] != provenance["parameters_sha256"]
     assert other["config_sha256"] == provenance["config_sha256"]
+
+
+def test_deposit_key_names_sample_inputs_and_analysis_not_site_or_finish(tmp_path: Path) -> None:
+    """The key a failed-over run deposits under is the primary's: the finishing time, the
+    config files (a site overlay) and the site are no part of it; the analysis is."""
+    fastq = tmp_path / "S1_R1.fastq.gz"
+    fastq.write_bytes(b"@r\nACGT\n+\nIIII\n")
+    inputs = input_identity([("FC1.1", fastq)])
+    assert inputs == [{"unit": "FC1.1", "filename": "S1_R1.fastq.gz", "size": 15}]
+    key = deposit_key("S1", PROVENANCE, inputs)
+    elsewhere = json.loads(json.dumps(PROVENANCE))
+    elsewhere["run"]["finished"] = "2026-11-27T10:00:00Z"
+    elsewhere["config_sha256"] = "9" * 64
+    assert deposit_key("S1", elsewhere, inputs) == key
+    config = {"samples": "s.tsv", "calling": {"chunks": 4}}
+    assert analysis_parameters({**config, "site": "genomedk", "export": {"url": "x"}}) == config
+
+    def changed(path: str, value: object) -> dict[str, object]:
+        copy = json.loads(json.dumps(PROVENANCE))
+        *parents, last = path.split(".")
+        target = copy
+        for part in parents:
+            target = target[part]
+        target[last] = value
+        return copy
+
+    others = [
+        deposit_key("S2", PROVENANCE, inputs),
+        deposit_key("S1", PROVENANCE, [{**inputs[0], "size": 16}]),
+        deposit_key("S1", changed("run.run_id", "run-20261127T080000-00000000"), inputs),
+        deposit_key("S1", changed("run.started", "2026-11-27T08:00:00Z"), inputs),
+        deposit_key("S1", changed("parameters_sha256", "3" * 64), inputs),
+        deposit_key("S1", changed("tools.bwa", "0.7.18"), inputs),
+        deposit_key("S1", changed("pipeline.commit", "f" * 40), inputs),
+        deposit_key("S1", changed("reference.sha256", "4" * 64), inputs),
+    ]
+    assert len({key, *others}) == len(others) + 1
 
 
 def test_manifest_schema_is_valid_and_manifest_follows_it(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -57,7 +58,13 @@ def test_lease_is_taken_kept_and_moved(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small local run, finished, with its outputs recorded as `helgenom run` does."""
-    run_dir = write_demo_run(tmp_path_factory.mktemp("failover"), priority="acute", coverage=8)
+    run_dir = write_demo_run(
+        tmp_path_factory.mktemp("failover"),
+        priority="acute",
+        coverage=8,
+        genome_length=250_000,
+        indication="demo: synthetic genome",  # with a clinical report
+    )
     snakemake(run_dir)
     assert failover.record_outputs(run_dir) > 10
     assert failover.record_outputs(run_dir) == 0  # nothing new: nothing hashed again
@@ -238,6 +245,68 @@ def test_a_deposit_cut_off_by_the_failure_is_completed_once(
         entries = failover.read_outputs(run_dir)
         assert "results/export/S1.receipt.json" in entries
         assert entries["results/vcf/S1.vcf.gz"].sha256 == receipt["files"]["vcf"]["sha256"]
+
+
+def test_a_sample_deposited_before_the_failover_is_not_deposited_again(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    """The primary deposited the sample, but the last replica was taken before its report
+    was made: the passive site makes the report again (another time stamp, so other bytes)
+    and its export gets the primary's receipt under the same deposit key: one version."""
+    from test_genomedb_support import deployment
+
+    primary = tmp_path / "primary"
+    shutil.copytree(finished_run, primary, symlinks=True)
+    with deployment(tmp_path / "db", "sqlite") as db:
+        db.register("S1")
+        token = tmp_path / "submitter.token"
+        token.write_text(db.principals["submitter"].token)
+        overlay = tmp_path / "export.yaml"
+        overlay.write_text(
+            json.dumps(
+                {
+                    "export": {
+                        "enabled": True,
+                        "url": db.url,
+                        "token_file": str(token),
+                        "db_public_key": str(db.public_key),
+                        "on_qc_fail": "skip",
+                    },
+                    "qc": {"overrides": str(_override(primary, tmp_path))},
+                }
+            )
+        )
+        env = {**os.environ, "SOURCE_DATE_EPOCH": "1795000000"}
+        snakemake(primary, "--configfile", "config.yaml", str(overlay), env=env)
+        first = json.loads((primary / "results" / "export" / "S1.receipt.json").read_text())
+        assert first["version"] == 1 and "already_deposited" not in first
+        failover.record_outputs(primary)
+
+        replica = tmp_path / "replica"
+        shutil.copytree(primary, replica, symlinks=True)
+        reports = sorted((replica / "results" / "report").glob("S1.*"))
+        assert reports
+        for path in [*reports, replica / "results" / "export" / "S1.receipt.json"]:
+            path.unlink()
+        assert fail_over(replica, "genomedk", resume=False, say=lambda _: None) == 0
+        env = {**os.environ, "SOURCE_DATE_EPOCH": "1795003600"}  # made an hour later
+        snakemake(replica, "--configfile", "config.yaml", str(overlay), env=env)
+
+        receipt = json.loads((replica / "results" / "export" / "S1.receipt.json").read_text())
+        assert receipt.pop("already_deposited") is True
+        differ = receipt.pop("local_files_differ")
+        assert differ and all(key.startswith("report_") for key in differ), differ
+        assert receipt == first
+        counts = db.counts()
+        assert (counts["committed"], counts["deposits"]) == (1, 1)
+        log = (replica / "logs" / "export" / "S1.log").read_text()
+        assert "already deposited by this run and analysis" in log
+        # The manifest holds the remade reports as they are here, not the deposited ones.
+        failover.record_outputs(replica)
+        entries = failover.read_outputs(replica)
+        for path in reports:
+            relative = path.relative_to(replica).as_posix()
+            assert entries[relative].sha256 == failover.sha256_of(path)
 
 
 def _override(run_dir: Path, tmp_path: Path) -> Path:

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from test_genomedb_support import BACKENDS, Deployment, deployment, sample_files
+from test_genomedb_support import BACKENDS, PASS, PROVENANCE, Deployment, deployment, sample_files
 
+from helgenom.export import build_manifest
 from helgenom.genomedb.backup import BackupError, backup, restore, verify_backup
 from helgenom.genomedb.context import init_home
-from helgenom.genomedb.crypto import decrypt_to
+from helgenom.genomedb.crypto import decrypt_to, encrypt_file, load_public_key
+from helgenom.genomedb.manifest import canonical_json
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -100,6 +102,61 @@ def test_changed_content_becomes_a_new_version(db: Deployment, tmp_path: Path) -
     assert [v["version"] for v in detail["versions"]] == [1, 2]
     old_vcf = db.fetch("clinician", v1["files"]["vcf"]["drs_id"], tmp_path / "old.vcf")
     assert old_vcf.read_bytes() != files["vcf"].read_bytes()
+
+
+def test_one_deposit_per_idempotency_key(db: Deployment, tmp_path: Path) -> None:
+    """A run continued on another site deposits under the key the primary used: a report made
+    again there (new time stamp) does not become a second version; a new key does."""
+    files = sample_files(tmp_path / "in", "S-KEY")
+    db.register("S-KEY")
+    first = db.deposit("S-KEY", files, key="a" * 64)
+    before = db.counts()
+    files["report_html"].write_bytes(b"<p>made again on the passive site</p>")
+    again = db.deposit("S-KEY", files, key="a" * 64)
+    assert again.pop("already_deposited") is True
+    assert again.pop("local_files_differ") == ["report_html"]
+    assert again == first
+    assert db.counts() == before
+    # Without a key, or under another key (a changed analysis), it is the next version.
+    assert db.deposit("S-KEY", files, key="b" * 64)["version"] == 2
+    files["report_html"].write_bytes(b"<p>a third report</p>")
+    assert db.deposit("S-KEY", files)["version"] == 3
+
+
+def test_a_deposit_committed_meanwhile_under_the_same_key_wins(
+    db: Deployment, tmp_path: Path
+) -> None:
+    """Two deposits under one key race (a cut-off deposit of the primary is completed after
+    the passive site deposited): the second commit stores nothing and answers with the
+    first's receipt."""
+    files = sample_files(tmp_path / "in", "S-RACE")
+    db.register("S-RACE")
+    manifest = build_manifest("S-RACE", files, PROVENANCE, qc_gate=PASS, key="c" * 64)
+    with db.client("submitter") as client:
+        opened = client.request(
+            "POST",
+            "/api/v1/deposits",
+            content=canonical_json(manifest),
+            headers={"Content-Type": "application/json"},
+        )
+        assert opened["status"] == "staging"
+        files["report_html"].write_bytes(b"<p>the other site's report</p>")
+        winner = db.deposit("S-RACE", files, key="c" * 64)
+        assert winner["version"] == 1
+        for key in opened["upload"]:
+            path = sample_files(tmp_path / "again", "S-RACE")[key]  # the first content
+            client.request(
+                "PUT",
+                f"/api/v1/deposits/{opened['deposit_id']}/files/{key}",
+                content=b"".join(encrypt_file(path, load_public_key(db.public_key))),
+                headers={"Content-Type": "application/vnd.ga4gh.crypt4gh"},
+            )
+        before = db.counts()
+        late = client.request("POST", f"/api/v1/deposits/{opened['deposit_id']}/commit")
+    assert late["status"] == "already_deposited"
+    assert late["receipt"] == winner
+    after = db.counts()
+    assert (after["committed"], after["objects"]) == (before["committed"], before["objects"])
 
 
 def test_objects_are_encrypted_at_rest_and_content_addressed(

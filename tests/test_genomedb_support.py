@@ -161,9 +161,13 @@ class Deployment:
             ]
 
     def deposit(
-        self, sample_id: str, files: Mapping[str, Path], label: str = "submitter"
+        self,
+        sample_id: str,
+        files: Mapping[str, Path],
+        label: str = "submitter",
+        key: str | None = None,
     ) -> dict[str, Any]:
-        manifest = build_manifest(sample_id, files, PROVENANCE, qc_gate=PASS)
+        manifest = build_manifest(sample_id, files, PROVENANCE, qc_gate=PASS, key=key)
         return deposit(
             self.url,
             self.principals[label].token,

@@ -38,16 +38,19 @@ def write_demo_run(
     genome_length: int = 40_000,
     coverage: float = 2,
     extra_config: dict[str, Any] | None = None,
+    indication: str = "x",
 ) -> Path:
     """A run directory with one sample S1 (one lane of DEMO001) on a small synthetic genome
-    (helgenom.demo in run_dir/demo); returns run_dir."""
+    (helgenom.demo in run_dir/demo); returns run_dir. With the indication "demo: synthetic
+    genome" (and the default demo genome length, 250 kb) the sample gets a clinical report."""
     from helgenom.demo import generate_demo
 
     data = generate_demo(run_dir / "demo", genome_length=genome_length, coverage=coverage)
     fq = data.outdir / "fastq"
     write_run_dir(
         run_dir,
-        samples=[{"sample_id": "S1", "sex": "female", "priority": priority, "indication": "x"}],
+        samples=[{"sample_id": "S1", "sex": "female", "priority": priority,
+                  "indication": indication}],
         units=[{"sample_id": "S1", "unit_id": "FC1.1", "platform": "ILLUMINA", "library": "L1",
                 "fq1": str(fq / "DEMO001_HDEMOXX1.1_R1.fastq.gz"),
                 "fq2": str(fq / "DEMO001_HDEMOXX1.1_R2.fastq.gz")}],

@@ -12,7 +12,10 @@ Pipeline side of the deposit (the database side is `helgenom.genomedb`):
 3. `deposit` encrypts each file with crypt4gh to the database's public key while streaming it
    up, and returns the database's receipt (accession, version, checksums). Rerunning it is
    safe: identical content returns the same receipt and uploads nothing; an interrupted
-   deposit is resumed; changed content becomes the sample's next version.
+   deposit is resumed; changed content becomes the sample's next version, except under a
+   `deposit_key` the database already holds (the same sample, input and analysis of the same
+   run, e.g. continued on the passive site with its report made again): then the earlier
+   deposit's receipt is the answer.
 
 Command line (what the export rule calls):
 
@@ -59,8 +62,10 @@ __all__ = [
     "ExportError",
     "QCGateFailed",
     "build_manifest",
+    "analysis_parameters",
     "collect_provenance",
     "deposit",
+    "deposit_key",
     "export_from_run",
     "export_sample",
     "main",
@@ -72,6 +77,9 @@ __all__ = [
 REQUIRED_KEYS = ("cram", "crai", "vcf", "vcf_tbi")
 # Statuses worth another attempt: the service was busy, restarting or lost a response.
 RETRY_STATUSES = {409, 500, 502, 503, 504}
+# Configuration that is not an analysis parameter: where the results are deposited and on
+# which site the run runs (a run failed over to another site is the same analysis).
+NOT_PARAMETERS = ("export", "site")
 
 
 class ExportError(RuntimeError):
@@ -194,6 +202,43 @@ def collect_provenance(
     }
 
 
+def analysis_parameters(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's configuration without what is not an analysis parameter (NOT_PARAMETERS)."""
+    return {key: value for key, value in config.items() if key not in NOT_PARAMETERS}
+
+
+def input_identity(fastqs: Sequence[tuple[str, str | Path]]) -> list[dict[str, Any]]:
+    """What identifies a sample's input data cheaply: each (unit, FASTQ)'s file name and size."""
+    return [
+        {"unit": unit, "filename": Path(path).name, "size": Path(path).stat().st_size}
+        for unit, path in fastqs
+    ]
+
+
+def deposit_key(
+    sample_id: str, provenance: Mapping[str, Any], inputs: Sequence[Mapping[str, Any]]
+) -> str:
+    """The deposit's idempotency key: one deposit per sample and analysis of a run.
+
+    Made of the sample, its input data (`input_identity`) and the provenance without what
+    may differ when the same analysis is continued elsewhere: the time it finished and the
+    config files' checksum (a site's overlay names its own database URL or token file; the
+    effective analysis parameters are in `parameters_sha256`). A run failed over to another
+    site therefore deposits with the key the primary used, and the database answers a
+    sample the primary already deposited with that deposit's receipt, also where outputs
+    were made again since (a report carries the time it was made). A changed analysis,
+    pipeline, tool, reference or input makes a new key, and a new version.
+    """
+    run = {k: v for k, v in provenance.get("run", {}).items() if k != "finished"}
+    analysis = {k: v for k, v in provenance.items() if k != "config_sha256"}
+    identity = {
+        "sample_id": sample_id,
+        "inputs": [dict(item) for item in inputs],
+        "provenance": {**analysis, "run": run},
+    }
+    return hashlib.sha256(canonical_json(identity)).hexdigest()
+
+
 def qc_gate_record(
     gate: Mapping[str, Any], override_by: str | None = None, override_reason: str | None = None
 ) -> dict[str, Any]:
@@ -232,12 +277,14 @@ def build_manifest(
     provenance: Mapping[str, Any],
     *,
     qc_gate: Mapping[str, Any],
+    key: str | None = None,
 ) -> dict[str, Any]:
     """The submission manifest of a sample, validated against the schema.
 
     `files` maps manifest keys (cram, crai, vcf, vcf_tbi, gvcf, gvcf_tbi, qc_*, report_*) to
-    paths; `qc_gate` is the manifest's qc_gate block (see `qc_gate_record`). Raises
-    ExportError listing every problem.
+    paths; `qc_gate` is the manifest's qc_gate block (see `qc_gate_record`); `key` the
+    deposit's idempotency key (`deposit_key`), if any. Raises ExportError listing every
+    problem.
     """
     if looks_like_cpr(sample_id):
         raise ExportError(
@@ -248,9 +295,9 @@ def build_manifest(
     if missing:
         raise ExportError(f"files to deposit do not exist: {', '.join(missing)}")
     entries = {}
-    for key, path in sorted(files.items()):
+    for name, path in sorted(files.items()):
         digests = file_digests(path)
-        entries[key] = {
+        entries[name] = {
             "filename": Path(path).name,
             "size": digests.size,
             "sha256": digests.sha256,
@@ -264,6 +311,8 @@ def build_manifest(
         "provenance": dict(provenance),
         "files": entries,
     }
+    if key is not None:
+        manifest["deposit_key"] = key
     problems = manifest_problems(manifest)
     if problems:
         raise ExportError(
@@ -332,7 +381,7 @@ def _deposit_once(
     recipient: bytes,
     register_sample: bool,
     log: Callable[[str], None],
-) -> dict[str, Any]:
+) -> tuple[str, dict[str, Any]]:
     if register_sample:
         client.request("POST", "/api/v1/samples", json={"sample_id": manifest["sample_id"]})
     opened = client.request(
@@ -343,7 +392,9 @@ def _deposit_once(
     )
     if opened["status"] == "unchanged":
         log(f"export: {manifest['sample_id']}: unchanged, nothing uploaded")
-        return opened["receipt"]
+        return "unchanged", opened["receipt"]
+    if opened["status"] == "already_deposited":
+        return "already_deposited", opened["receipt"]
     deposit_id = opened["deposit_id"]
     log(
         f"export: {manifest['sample_id']}: deposit {deposit_id} ({opened['status']}), "
@@ -352,7 +403,33 @@ def _deposit_once(
     for key in opened["upload"]:
         _upload(client, deposit_id, key, files[key], manifest["files"][key], recipient)
     result = client.request("POST", f"/api/v1/deposits/{deposit_id}/commit")
-    return result["receipt"]
+    return result["status"], result["receipt"]
+
+
+def _earlier_deposit(
+    receipt: Mapping[str, Any], manifest: Mapping[str, Any], log: Callable[[str], None]
+) -> dict[str, Any]:
+    """The receipt of the deposit the database already holds under the manifest's key."""
+    sample_id = manifest["sample_id"]
+    if receipt.get("sample_id") != sample_id:
+        raise ExportError(f"the database answered for another sample than {sample_id}")
+    held = receipt.get("files", {})
+    differ = sorted(
+        key
+        for key, entry in manifest["files"].items()
+        if held.get(key, {}).get("sha256") != entry["sha256"]
+    )
+    log(
+        f"export: {sample_id}: already deposited by this run and analysis as "
+        f"{receipt['accession']} version {receipt['version']}; nothing uploaded"
+        + (
+            f" (made again since, differ from the deposited files: {', '.join(differ)}; the "
+            "deposited ones are kept)"
+            if differ
+            else ""
+        )
+    )
+    return {**receipt, "already_deposited": True, "local_files_differ": differ}
 
 
 def deposit(
@@ -372,7 +449,9 @@ def deposit(
     Each file is crypt4gh-encrypted to `db_public_key` as it is streamed up. Safe to rerun,
     and retried after connection failures and server errors (the deposit resumes where it
     stopped). With `register_sample`, the sample is registered first (demo and validation
-    samples; clinical samples are registered by their department).
+    samples; clinical samples are registered by their department). A manifest whose
+    `deposit_key` the database already holds gets that deposit's receipt, marked
+    `"already_deposited": true` with the files that differ from it (`"local_files_differ"`).
     """
     problems = manifest_problems(manifest)
     if problems:
@@ -384,7 +463,11 @@ def deposit(
     for attempt in range(retries + 1):
         try:
             with GenomeDBClient(url, token) as client:
-                receipt = _deposit_once(client, manifest, paths, recipient, register_sample, log)
+                status, receipt = _deposit_once(
+                    client, manifest, paths, recipient, register_sample, log
+                )
+            if status == "already_deposited":
+                return _earlier_deposit(receipt, manifest, log)
             _check_receipt(receipt, manifest)
             return receipt
         except ClientError as error:
@@ -447,7 +530,7 @@ def _provenance_from_args(args: argparse.Namespace, files: Mapping[str, Path]) -
     mtimes = [path.stat().st_mtime for path in files.values()]
     return collect_provenance(
         config_files=config_files,
-        parameters=config,
+        parameters=analysis_parameters(config),
         versions=Path(args.versions),
         reference=Path(args.reference or config["reference"]["fasta"]),
         build=args.build or config["reference"]["build"],
@@ -515,6 +598,7 @@ def export_sample(
     override_reason: str | None = None,
     manifest_out: str | Path | None = None,
     register_sample: bool = False,
+    inputs: Sequence[Mapping[str, Any]] | None = None,
     retries: int = 3,
     log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
 ) -> dict[str, Any]:
@@ -522,7 +606,9 @@ def export_sample(
 
     A failed gate without an override raises QCGateFailed (`on_qc_fail="error"`) or writes a
     record {"sample_id", "deposited": false, "reason"} to `out` (`"skip"`). `provenance` may
-    be a function, called only when the sample is deposited. Returns what was written.
+    be a function, called only when the sample is deposited. With `inputs` (the sample's
+    `input_identity`), the manifest carries a `deposit_key`: the run deposits the sample
+    once per analysis, also when it is continued on another site. Returns what was written.
     """
     try:
         qc_gate = qc_gate_record(gate, override_by, override_reason)
@@ -535,7 +621,8 @@ def export_sample(
         return record
     if callable(provenance):
         provenance = provenance()
-    manifest = build_manifest(sample_id, files, provenance, qc_gate=qc_gate)
+    key = None if inputs is None else deposit_key(sample_id, provenance, inputs)
+    manifest = build_manifest(sample_id, files, provenance, qc_gate=qc_gate, key=key)
     if manifest_out:
         write_receipt(manifest, manifest_out)
     receipt = deposit(
@@ -576,6 +663,7 @@ def export_from_run(
     qc_gate: str | Path,
     started: datetime,
     out: str | Path,
+    fastqs: Sequence[tuple[str, str | Path]],
     run_id: str | None = None,
     environ: Mapping[str, str] | None = None,
     log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
@@ -584,7 +672,9 @@ def export_from_run(
 
     Settings come from the run's validated `config` (`export`: url, token_file,
     db_public_key, on_qc_fail, register_sample), each falling back to its environment
-    variable (helgenom.config.EXPORT_ENV); the files are the sample's standard outputs.
+    variable (helgenom.config.EXPORT_ENV); the files are the sample's standard outputs;
+    `fastqs` its (unit ID, FASTQ path) pairs, which with the run's ID (by default from its
+    recorded start, helgenom.scheduling.run_identifier) make the deposit's key.
     """
     with _errors_logged(sample_id, log):
         from helgenom.config import EXPORT_ENV
@@ -601,8 +691,11 @@ def export_from_run(
         token = read_token(settings.get("token_file"))
         files = standard_files(results, sample_id)
         run_dir = Path(results).resolve().parent
-        # The analysis parameters: where the results are deposited is not one of them.
-        parameters = {k: v for k, v in config.items() if k != "export"}
+        parameters = analysis_parameters(config)
+        if run_id is None:
+            from helgenom.scheduling import run_identifier
+
+            run_id = run_identifier(started)
         reference = Path(config["reference"]["fasta"])
         build = config["reference"]["build"]
         result = export_sample(
@@ -625,16 +718,19 @@ def export_from_run(
             out=out,
             on_qc_fail=settings.get("on_qc_fail", "skip"),
             register_sample=bool(settings.get("register_sample")),
+            inputs=input_identity(fastqs),
             log=log,
         )
         # What is in the database is complete: record it in the run's output manifest at once
-        # (helgenom.failover), so that a failover never makes or deposits it again.
+        # (helgenom.failover), so that a failover never makes or deposits it again. Files made
+        # again after an earlier deposit by this run are not the deposited ones: left out.
         from helgenom.failover import record_files
 
+        differ = set(result.get("local_files_differ", ()))
         digests = {
             files[key]: (entry["size"], entry["sha256"])
             for key, entry in result.get("files", {}).items()
-            if key in files
+            if key in files and key not in differ
         }
         receipt = Path(out)
         digests[receipt] = (receipt.stat().st_size, file_digests(receipt).sha256)

@@ -35,5 +35,10 @@ rule export:
                 qc_gate=input.gate,
                 started=RUN_STARTED,
                 out=output[0],
+                fastqs=[
+                    (unit.unit_id, path)
+                    for unit in SAMPLES[wildcards.sample].units
+                    for path in (unit.fq1, unit.fq2)
+                ],
                 log=lambda message: print(message, file=log_file, flush=True),
             )

@@ -89,7 +89,7 @@ deposits = Table(
     metadata,
     Column("id", String(40), primary_key=True),
     Column("accession", String(16), ForeignKey("samples.accession"), nullable=False),
-    Column("status", String(16), nullable=False),  # staging, committed, aborted
+    Column("status", String(16), nullable=False),  # staging, committed, aborted, duplicate
     Column("content_sha256", _SHA256, nullable=False),
     Column("manifest", Text),  # JSON; removed on deletion
     Column("manifest_sha256", _SHA256, nullable=False),

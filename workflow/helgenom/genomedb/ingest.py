@@ -4,7 +4,9 @@ file into staging, and commit the whole deposit atomically.
 The protocol (each step can be repeated safely):
 
 1. open: the manifest is validated; identical content to the sample's latest version
-   returns that version's receipt ("unchanged") and stores nothing; an open staging deposit
+   returns that version's receipt ("unchanged") and stores nothing, and so does a manifest
+   whose idempotency key (`deposit_key`: same sample, input data, run and analysis) a
+   committed version was deposited under ("already_deposited"); an open staging deposit
    of the same content is resumed; otherwise a new staging deposit is made. Files already
    stored for the same sample need no upload.
 2. upload, per file: the crypt4gh stream is written to staging, decrypted with the database's
@@ -129,6 +131,20 @@ def _latest(conn: Connection, accession: str) -> Row[Any] | None:
     ).first()
 
 
+def _committed_under_key(conn: Connection, accession: str, key: str | None) -> Row[Any] | None:
+    """The newest committed version of the sample deposited under idempotency key `key`."""
+    if key is None:
+        return None
+    committed = conn.execute(
+        select(deposits.c.id, deposits.c.manifest)
+        .where(deposits.c.accession == accession, deposits.c.status == "committed")
+        .order_by(deposits.c.version.desc())
+    ).all()
+    return next(
+        (row for row in committed if json.loads(row.manifest).get("deposit_key") == key), None
+    )
+
+
 def receipt(conn: Connection, deposit_id: str) -> dict[str, Any]:
     """The receipt of a committed deposit: accession, version and every file's checksums."""
     row = conn.execute(
@@ -208,6 +224,9 @@ def open_deposit(ctx: Context, principal: Principal, body: bytes) -> tuple[int, 
         latest = _latest(conn, sample.accession)
         if latest is not None and latest.content_sha256 == digest:
             return 200, {"status": "unchanged", "receipt": receipt(conn, latest.id)}
+        earlier = _committed_under_key(conn, sample.accession, manifest.get("deposit_key"))
+        if earlier is not None:
+            return 200, {"status": "already_deposited", "receipt": receipt(conn, earlier.id)}
         staging = conn.execute(
             select(deposits)
             .where(
@@ -441,6 +460,19 @@ def commit(ctx: Context, principal: Principal, deposit_id: str) -> tuple[int, di
                 update(deposits).where(deposits.c.id == deposit_id).values(status="duplicate")
             )
             status, result = 200, {"status": "unchanged", "receipt": receipt(conn, latest.id)}
+        elif (
+            earlier := _committed_under_key(
+                conn, deposit.accession, json.loads(deposit.manifest).get("deposit_key")
+            )
+        ) is not None:
+            # A deposit under the same key was committed meanwhile: answer with its receipt.
+            conn.execute(
+                update(deposits).where(deposits.c.id == deposit_id).values(status="duplicate")
+            )
+            status, result = (
+                200,
+                {"status": "already_deposited", "receipt": receipt(conn, earlier.id)},
+            )
         else:
             _store_objects(ctx, conn, deposit_id, files)
             conn.execute(
