@@ -105,6 +105,7 @@ def test_scancel_mid_run_then_rerun_gives_same_results(
     snakemake-executor-plugin-slurm 2.8.0 does not recognise sacct's state "CANCELLED by
     <uid>" as a failure and waits for such a job forever, so the operator stops Snakemake
     (Ctrl-C, which also scancels the run's other jobs) and runs the same command again.
+    (Under `helgenom run` the watchdog does that: tests/test_watchdog.py.)
     """
     run_dir = write_giab_run_dir(tmp_path / "cancel", giab)
     env = {**os.environ, "HELGENOM_SLURM_ACCOUNT": ACCOUNTS["genomedk"]}

@@ -17,7 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from helgenom.watchdog import SITE_UNREACHABLE, run_with_watchdog
+from helgenom.watchdog import (
+    JOBS_CANCELLED,
+    SITE_UNREACHABLE,
+    SlurmJob,
+    parse_sacct,
+    run_with_watchdog,
+    slurm_run_id,
+)
 from slurm_helpers import FAST_POLLING, REPO, BedSite, since_now, slurm_free_env, two_sites
 
 __all__ = ["two_sites"]  # the fixture
@@ -181,7 +188,115 @@ def test_controller_and_accounting_down_ends_the_run(
     assert "helgenom failover --to genomedk" in message
 
 
+# Two jobs side by side: one an operator will cancel, and one that goes on.
+CANCEL_WORKFLOW = """
+rule all:
+    input:
+        "done/cancelled.txt",
+        "done/other.txt",
+
+
+rule cancelled:
+    output:
+        "done/cancelled.txt",
+    resources:
+        mem_mb=100,
+        runtime=10,
+    shell:
+        "sleep 600; touch {output}"
+
+
+rule other:
+    output:
+        "done/other.txt",
+    resources:
+        mem_mb=100,
+        runtime=10,
+    shell:
+        "sleep 20; touch {output}"
+"""
+
+
+@pytest.mark.slurm
+def test_a_cancelled_job_ends_the_run_once_the_rest_is_done(
+    two_sites: dict[str, BedSite], tmp_path: Path
+) -> None:
+    """The plugin would wait for a job cancelled with scancel for ever: the watchdog says so,
+    lets the other job finish, then ends the run (exit 76); the rerun redoes the job."""
+    site = two_sites[SITE]
+    run_dir = tmp_path / "run"
+    cmd = [*_snakemake_cmd(run_dir, 1), "--jobs", "2"]
+    (run_dir / "Snakefile").write_text(CANCEL_WORKFLOW)
+    watched = _watchdog_cli(
+        SITE, "--interval", str(INTERVAL), "--grace", str(GRACE), "--kill-timeout", "30",
+        "--slurm-conf", str(site.slurm_conf), "--", *cmd,
+    )  # fmt: skip
+    log_path = tmp_path / "run.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(watched, cwd=run_dir, env=slurm_free_env(), stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        cancelled = ""
+        while not cancelled:
+            assert proc.poll() is None, f"the run ended early:\n{log_path.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "the job to cancel never ran"
+            for line in site.run(
+                "squeue", "-h", "-t", "RUNNING", "-o", "%i %k"
+            ).stdout.splitlines():
+                job_id, _, comment = line.partition(" ")
+                if "rule_cancelled" in comment:
+                    cancelled = job_id
+            time.sleep(0.3)
+        site.run("scancel", cancelled)
+        code = proc.wait(timeout=20 + INTERVAL + GRACE + MARGIN)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    output = log_path.read_text()
+    assert code == JOBS_CANCELLED, output[-3000:]
+    assert f"Slurm job {cancelled} (rule_cancelled" in output
+    assert "was cancelled (CANCELLED by" in output
+    assert f"its Slurm job(s) {cancelled} were cancelled" in output
+    assert "run the same command again" in output
+    assert (run_dir / "done" / "other.txt").exists()  # the other job was done first
+    assert not (run_dir / "done" / "cancelled.txt").exists()
+
+    # The same command again redoes the cancelled job (shortened: the test's time).
+    (run_dir / "Snakefile").write_text(CANCEL_WORKFLOW.replace("sleep 600", "sleep 1"))
+    code = run_with_watchdog(
+        cmd, run_dir, SITE, interval=INTERVAL, grace=GRACE, slurm_conf=site.slurm_conf,
+        env=slurm_free_env(),
+    )  # fmt: skip
+    assert code == 0
+    assert (run_dir / "done" / "cancelled.txt").exists()
+
+
 # --- Without a cluster ------------------------------------------------------------------------
+
+
+def test_cancelled_and_active_jobs_from_sacct(tmp_path: Path) -> None:
+    jobs = parse_sacct(
+        "101|CANCELLED by 0|rule_align_wildcards_S1\n"
+        "102|RUNNING|rule_call\n"
+        "103|COMPLETED|\n"
+        "104|PENDING|rule_x\n"
+        "sacct: error: something\n"
+    )
+    assert [j.job_id for j in jobs] == ["101", "102", "103", "104"]
+    assert [j.cancelled for j in jobs] == [True, False, False, False]
+    assert [j.active for j in jobs] == [False, True, False, True]
+    assert jobs[0] == SlurmJob("101", "CANCELLED by 0", "rule_align_wildcards_S1")
+
+    log_dir = tmp_path / ".snakemake" / "log"
+    log_dir.mkdir(parents=True)
+    assert slurm_run_id(tmp_path, 0) is None
+    (log_dir / "2026-11-26T100000.snakemake.log").write_text(
+        "Using profile\nSLURM run ID: 5b0c2f0e-0a61-4c5e-9a0c-3c5d2f7e9b11\nBuilding DAG\n"
+    )
+    assert slurm_run_id(tmp_path, 0) == "5b0c2f0e-0a61-4c5e-9a0c-3c5d2f7e9b11"
+    assert slurm_run_id(tmp_path, time.time() + 60) is None  # an earlier run's log
 
 
 def test_exit_code_of_the_command_passes_through(tmp_path: Path) -> None:

@@ -132,7 +132,7 @@ def resolve_conf(slurm_conf: Path | str | None = None, site: str | None = None) 
     return conf_for_site(site) or Path(os.environ.get("SLURM_CONF") or DEFAULT_SLURM_CONF)
 
 
-def _run(cmd: Sequence[str], conf: Path, timeout: float) -> tuple[int | None, str]:
+def slurm_client(cmd: Sequence[str], conf: Path, timeout: float) -> tuple[int | None, str]:
     """(exit code or None on timeout / not runnable, output) of a Slurm client command."""
     env = {
         k: v
@@ -166,7 +166,7 @@ def _first_error(output: str) -> str:
 
 
 def _check_controller(conf: Path, address: str, timeout: float) -> Part:
-    code, out = _run(["scontrol", "ping"], conf, timeout)
+    code, out = slurm_client(["scontrol", "ping"], conf, timeout)
     if code is None:
         return Part(False, address, out)
     lines = [line.strip() for line in out.splitlines() if line.strip() and "*" not in line]
@@ -179,7 +179,9 @@ def _check_controller(conf: Path, address: str, timeout: float) -> Part:
 def _check_accounting(conf: Path, address: str, timeout: float) -> Part:
     if not address:
         return Part(True, "-", "no slurmdbd configured (AccountingStorageType)")
-    code, out = _run(["sacctmgr", "-n", "-P", "show", "cluster", "format=cluster"], conf, timeout)
+    code, out = slurm_client(
+        ["sacctmgr", "-n", "-P", "show", "cluster", "format=cluster"], conf, timeout
+    )
     if code is None:
         return Part(False, address, out)
     if code != 0:

@@ -14,8 +14,17 @@ ends Snakemake (SIGINT to its process group, as Ctrl-C would: Snakemake then can
 can and exits, while on SIGTERM it would wait for its running jobs, for ever with the
 controller gone; SIGKILL after `kill_timeout` seconds) and returns SITE_UNREACHABLE.
 
+The plugin also waits forever for a job somebody cancelled (`scancel`): sacct says "CANCELLED
+by <uid>", which it does not count as a failure. While the site answers, the watchdog reads the
+run's jobs from sacct (by the run's Slurm job name, which Snakemake logs as "SLURM run ID")
+every `interval` seconds. It says at once which job was cancelled, lets the run go on with
+its other jobs, and once none of the run's jobs has been queued or running for `grace`
+seconds, it ends Snakemake the same way and returns JOBS_CANCELLED: run the same command
+again to redo the cancelled jobs (and what waits for them).
+
 Exit codes: Snakemake's own (128 + N when a signal N ended it), or
-    75 (SITE_UNREACHABLE, EX_TEMPFAIL)  the site stopped answering and the run was ended.
+    75 (SITE_UNREACHABLE, EX_TEMPFAIL)  the site stopped answering and the run was ended;
+    76 (JOBS_CANCELLED)  jobs of the run were cancelled; the rest was done, the run ended.
 SIGINT, SIGTERM and SIGHUP sent to the watchdog go on, unchanged, to Snakemake's process group
 (on SIGINT Snakemake cancels its jobs and exits, on SIGTERM it first waits for its running
 jobs); the watchdog then returns Snakemake's exit code.
@@ -29,11 +38,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -41,6 +52,13 @@ from types import FrameType
 from helgenom import sitehealth
 
 SITE_UNREACHABLE = 75  # EX_TEMPFAIL: the site stopped answering; the run was ended
+JOBS_CANCELLED = 76  # jobs of the run were cancelled in Slurm; the rest was done, run ended
+# sacct states of a job that is queued or running (or about to be again).
+ACTIVE_STATES = frozenset(
+    {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "REQUEUED", "REQUEUE_FED",
+     "REQUEUE_HOLD", "RESIZING", "SUSPENDED", "PREEMPTED", "STAGE_OUT", "SIGNALING"}
+)  # fmt: skip
+RUN_ID_LINE = re.compile(r"SLURM run ID: (\S+)")
 # The passive site to fail over to, by primary site (both ways: after a failover the former
 # primary is the passive one). $HELGENOM_PASSIVE_SITE or `passive=` override it.
 PASSIVE_SITES = {"computerome": "genomedk", "genomedk": "computerome"}
@@ -91,6 +109,84 @@ def unreachable_message(
         f"  (exit code {SITE_UNREACHABLE}: site unreachable)",
     ]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SlurmJob:
+    """One Slurm job of the run, as sacct has it (Comment: the plugin's rule and wildcards)."""
+
+    job_id: str
+    state: str
+    comment: str
+
+    @property
+    def cancelled(self) -> bool:
+        return self.state.startswith("CANCELLED")
+
+    @property
+    def active(self) -> bool:
+        return self.state.split()[0] in ACTIVE_STATES if self.state else False
+
+
+def slurm_run_id(run_dir: Path, since: float) -> str | None:
+    """The Slurm job name of the Snakemake run started in `run_dir` at or after `since`
+    (the "SLURM run ID" line of its newest log in .snakemake/log/), if it logged one yet."""
+    logs = [
+        path
+        for path in (Path(run_dir) / ".snakemake" / "log").glob("*.snakemake.log")
+        if path.stat().st_mtime >= since
+    ]
+    for path in sorted(logs, key=lambda p: p.stat().st_mtime, reverse=True):
+        with path.open(errors="replace") as handle:
+            for line in handle:
+                found = RUN_ID_LINE.search(line)
+                if found:
+                    return found.group(1)
+    return None
+
+
+def parse_sacct(output: str) -> list[SlurmJob]:
+    """`sacct -X -n -P -o JobIDRaw,State,Comment` lines (others, e.g. errors, are skipped)."""
+    jobs = []
+    for line in output.splitlines():
+        job_id, _, rest = line.partition("|")
+        state, _, comment = rest.partition("|")
+        if job_id.strip().isdigit() and state:
+            jobs.append(SlurmJob(job_id.strip(), state.strip(), comment.strip()))
+    return jobs
+
+
+def run_jobs(conf: Path, run_id: str, since: float, timeout: float) -> list[SlurmJob] | None:
+    """The run's jobs since `since` (epoch s) from sacct; None when sacct did not answer."""
+    start = datetime.fromtimestamp(since - 60).strftime("%Y-%m-%dT%H:%M:%S")
+    code, out = sitehealth.slurm_client(
+        ["sacct", "-X", "-n", "-P", "--name", run_id, "-S", start, "-o", "JobIDRaw,State,Comment"],
+        conf,
+        timeout,
+    )
+    return parse_sacct(out) if code == 0 else None
+
+
+def cancelled_message(site: str, job: SlurmJob) -> str:
+    what = f" ({job.comment})" if job.comment else ""
+    return (
+        f"helgenom watchdog: Slurm job {job.job_id}{what} on {site} was cancelled "
+        f"({job.state}). Snakemake (snakemake-executor-plugin-slurm 2.8) would wait for it for "
+        "ever: the run goes on with its other jobs and is ended when none is left."
+    )
+
+
+def cancelled_end_message(cancelled: Sequence[SlurmJob]) -> str:
+    ids = ", ".join(job.job_id for job in cancelled)
+    return "\n".join(
+        [
+            f"helgenom watchdog: the run was ended: its Slurm job(s) {ids} were cancelled, and "
+            "no other job of the run is queued or running.",
+            "  What to do: run the same command again; Snakemake redoes the cancelled jobs "
+            "and what waits for them.",
+            f"  (exit code {JOBS_CANCELLED}: jobs cancelled)",
+        ]
+    )
 
 
 def _stop_group(proc: subprocess.Popen[bytes], kill_timeout: float) -> None:
@@ -173,6 +269,7 @@ def run_with_watchdog(
         # part -> (wall time, monotonic time) of the first check it failed, in a row
         down_since: dict[str, tuple[float, float]] = {}
         next_check = time.monotonic() + interval
+        jobs_watch = _CancelledJobs(cwd, site, check_conf, time.time(), check_timeout)
         while True:
             try:
                 return _exit_code(proc.wait(timeout=max(0.0, next_check - time.monotonic())))
@@ -195,11 +292,47 @@ def run_with_watchdog(
                 message = unreachable_message(site, health, since, passive_site(site, passive))
                 print(message, file=sys.stderr, flush=True)
                 return SITE_UNREACHABLE
+            if not down_since and jobs_watch.idle_for() >= grace:
+                _stop_group(proc, kill_timeout)
+                print(cancelled_end_message(jobs_watch.cancelled), file=sys.stderr, flush=True)
+                return JOBS_CANCELLED
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if proc.poll() is None:  # an error in the watchdog itself: do not leave Snakemake
             _stop_group(proc, kill_timeout)
+
+
+class _CancelledJobs:
+    """Watches the run's Slurm jobs for cancelled ones (see the module's docstring)."""
+
+    def __init__(self, run_dir: Path, site: str, conf: Path, since: float, timeout: float):
+        self.run_dir, self.site, self.conf = run_dir, site, conf
+        self.since, self.timeout = since, timeout
+        self.run_id: str | None = None
+        self.cancelled: list[SlurmJob] = []
+        self._idle_since: float | None = None
+
+    def idle_for(self) -> float:
+        """Seconds for which a job of the run was cancelled and none queued or running."""
+        if self.run_id is None:
+            self.run_id = slurm_run_id(self.run_dir, self.since)
+            if self.run_id is None:
+                return 0.0
+        jobs = run_jobs(self.conf, self.run_id, self.since, self.timeout)
+        if jobs is None:  # sacct did not answer: the site checks see to that
+            return 0.0
+        known = {job.job_id for job in self.cancelled}
+        for job in jobs:
+            if job.cancelled and job.job_id not in known:
+                self.cancelled.append(job)
+                print(cancelled_message(self.site, job), file=sys.stderr, flush=True)
+        if not self.cancelled or any(job.active for job in jobs):
+            self._idle_since = None
+            return 0.0
+        if self._idle_since is None:
+            self._idle_since = time.monotonic()
+        return time.monotonic() - self._idle_since
 
 
 def main(argv: Sequence[str] | None = None) -> int:
