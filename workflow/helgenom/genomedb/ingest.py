@@ -145,6 +145,20 @@ def _committed_under_key(conn: Connection, accession: str, key: str | None) -> R
     )
 
 
+def _held_answer(
+    conn: Connection, accession: str, latest: Row[Any] | None, content: str, key: str | None
+) -> dict[str, Any] | None:
+    """The answer to a deposit the database already holds, or None: the latest version's
+    receipt for identical content ("unchanged"), else the receipt of the version committed
+    under the same idempotency key ("already_deposited")."""
+    if latest is not None and latest.content_sha256 == content:
+        return {"status": "unchanged", "receipt": receipt(conn, latest.id)}
+    earlier = _committed_under_key(conn, accession, key)
+    if earlier is not None:
+        return {"status": "already_deposited", "receipt": receipt(conn, earlier.id)}
+    return None
+
+
 def receipt(conn: Connection, deposit_id: str) -> dict[str, Any]:
     """The receipt of a committed deposit: accession, version and every file's checksums."""
     row = conn.execute(
@@ -222,11 +236,9 @@ def open_deposit(ctx: Context, principal: Principal, body: bytes) -> tuple[int, 
         write_lock(conn)
         sample = _sample_row(conn, principal.department, manifest["sample_id"])
         latest = _latest(conn, sample.accession)
-        if latest is not None and latest.content_sha256 == digest:
-            return 200, {"status": "unchanged", "receipt": receipt(conn, latest.id)}
-        earlier = _committed_under_key(conn, sample.accession, manifest.get("deposit_key"))
-        if earlier is not None:
-            return 200, {"status": "already_deposited", "receipt": receipt(conn, earlier.id)}
+        held = _held_answer(conn, sample.accession, latest, digest, manifest.get("deposit_key"))
+        if held is not None:
+            return 200, held
         staging = conn.execute(
             select(deposits)
             .where(
@@ -454,25 +466,14 @@ def commit(ctx: Context, principal: Principal, deposit_id: str) -> tuple[int, di
                 "then commit. Nothing was committed."
             )
         latest = _latest(conn, deposit.accession)
-        if latest is not None and latest.content_sha256 == deposit.content_sha256:
-            # An identical deposit was committed meanwhile: answer with its receipt.
+        key = json.loads(deposit.manifest).get("deposit_key")
+        held = _held_answer(conn, deposit.accession, latest, deposit.content_sha256, key)
+        if held is not None:
+            # An identical deposit, or one under the same key, was committed meanwhile.
             conn.execute(
                 update(deposits).where(deposits.c.id == deposit_id).values(status="duplicate")
             )
-            status, result = 200, {"status": "unchanged", "receipt": receipt(conn, latest.id)}
-        elif (
-            earlier := _committed_under_key(
-                conn, deposit.accession, json.loads(deposit.manifest).get("deposit_key")
-            )
-        ) is not None:
-            # A deposit under the same key was committed meanwhile: answer with its receipt.
-            conn.execute(
-                update(deposits).where(deposits.c.id == deposit_id).values(status="duplicate")
-            )
-            status, result = (
-                200,
-                {"status": "already_deposited", "receipt": receipt(conn, earlier.id)},
-            )
+            status, result = 200, held
         else:
             _store_objects(ctx, conn, deposit_id, files)
             conn.execute(
