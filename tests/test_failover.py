@@ -9,12 +9,16 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from helgenom import failover
 from helgenom.siterun import fail_over
 from workflow_helpers import snakemake, write_demo_run
+
+if TYPE_CHECKING:
+    from test_genomedb_support import Deployment
 
 
 def test_lease_is_taken_kept_and_moved(tmp_path: Path) -> None:
@@ -185,8 +189,6 @@ def test_a_deposit_cut_off_by_the_failure_is_completed_once(
     from test_genomedb_support import PROVENANCE, deployment
 
     from helgenom.export import build_manifest, standard_files
-    from helgenom.genomedb.crypto import encrypt_file, load_public_key
-    from helgenom.genomedb.manifest import canonical_json
 
     run_dir = tmp_path / "replica"
     shutil.copytree(finished_run, run_dir, symlinks=True)
@@ -196,44 +198,15 @@ def test_a_deposit_cut_off_by_the_failure_is_completed_once(
         qc = {"qc": {"overrides": str(_override(run_dir, tmp_path))}}
         (tmp_path / "qc.yaml").write_text(json.dumps(qc))
         snakemake(run_dir, "--configfile", "config.yaml", str(tmp_path / "qc.yaml"))
-        token = tmp_path / "submitter.token"
-        token.write_text(db.principals["submitter"].token)
         files = standard_files(run_dir / "results", "S1")
         manifest = build_manifest("S1", files, PROVENANCE, qc_gate={"decision": "pass"})
-        with db.client("submitter") as client:
-            opened = client.request(
-                "POST",
-                "/api/v1/deposits",
-                content=canonical_json(manifest),
-                headers={"Content-Type": "application/json"},
-            )
-            key = "vcf"
-            body = b"".join(encrypt_file(files[key], load_public_key(db.public_key)))
-            client.request(
-                "PUT",
-                f"/api/v1/deposits/{opened['deposit_id']}/files/{key}",
-                content=body,
-                headers={"Content-Type": "application/vnd.ga4gh.crypt4gh"},
-            )
+        opened = db.open_deposit(manifest)
+        db.upload(opened["deposit_id"], "vcf", files["vcf"])
         assert db.counts()["committed"] == 0
 
         failover.record_outputs(run_dir)
         assert fail_over(run_dir, "genomedk", resume=False, say=lambda _: None) == 0
-        overlay = tmp_path / "export.yaml"
-        overlay.write_text(
-            json.dumps(
-                {
-                    "export": {
-                        "enabled": True,
-                        "url": db.url,
-                        "token_file": str(token),
-                        "db_public_key": str(db.public_key),
-                        "on_qc_fail": "skip",
-                    },
-                    **qc,
-                }
-            )
-        )
+        overlay = _export_overlay(tmp_path, db, qc)
         snakemake(run_dir, "--configfile", "config.yaml", str(overlay))
         log = (run_dir / "logs" / "export" / "S1.log").read_text()
         assert f"deposit {opened['deposit_id']} (resumed)" in log
@@ -259,22 +232,8 @@ def test_a_sample_deposited_before_the_failover_is_not_deposited_again(
     shutil.copytree(finished_run, primary, symlinks=True)
     with deployment(tmp_path / "db", "sqlite") as db:
         db.register("S1")
-        token = tmp_path / "submitter.token"
-        token.write_text(db.principals["submitter"].token)
-        overlay = tmp_path / "export.yaml"
-        overlay.write_text(
-            json.dumps(
-                {
-                    "export": {
-                        "enabled": True,
-                        "url": db.url,
-                        "token_file": str(token),
-                        "db_public_key": str(db.public_key),
-                        "on_qc_fail": "skip",
-                    },
-                    "qc": {"overrides": str(_override(primary, tmp_path))},
-                }
-            )
+        overlay = _export_overlay(
+            tmp_path, db, {"qc": {"overrides": str(_override(primary, tmp_path))}}
         )
         env = {**os.environ, "SOURCE_DATE_EPOCH": "1795000000"}
         snakemake(primary, "--configfile", "config.yaml", str(overlay), env=env)
@@ -307,6 +266,22 @@ def test_a_sample_deposited_before_the_failover_is_not_deposited_again(
         for path in reports:
             relative = path.relative_to(replica).as_posix()
             assert entries[relative].sha256 == failover.sha256_of(path)
+
+
+def _export_overlay(tmp_path: Path, db: Deployment, extra: dict[str, Any]) -> Path:
+    """A config overlay that exports into the test deployment `db` as its submitter."""
+    token = tmp_path / "submitter.token"
+    token.write_text(db.principals["submitter"].token)
+    export = {
+        "enabled": True,
+        "url": db.url,
+        "token_file": str(token),
+        "db_public_key": str(db.public_key),
+        "on_qc_fail": "skip",
+    }
+    overlay = tmp_path / "export.yaml"
+    overlay.write_text(json.dumps({"export": export, **extra}))
+    return overlay
 
 
 def _override(run_dir: Path, tmp_path: Path) -> Path:

@@ -17,8 +17,7 @@ from test_genomedb_support import BACKENDS, PASS, PROVENANCE, Deployment, deploy
 from helgenom.export import build_manifest
 from helgenom.genomedb.backup import BackupError, backup, restore, verify_backup
 from helgenom.genomedb.context import init_home
-from helgenom.genomedb.crypto import decrypt_to, encrypt_file, load_public_key
-from helgenom.genomedb.manifest import canonical_json
+from helgenom.genomedb.crypto import decrypt_to
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -132,26 +131,16 @@ def test_a_deposit_committed_meanwhile_under_the_same_key_wins(
     files = sample_files(tmp_path / "in", "S-RACE")
     db.register("S-RACE")
     manifest = build_manifest("S-RACE", files, PROVENANCE, qc_gate=PASS, key="c" * 64)
+    opened = db.open_deposit(manifest)
+    assert opened["status"] == "staging"
+    files["report_html"].write_bytes(b"<p>the other site's report</p>")
+    winner = db.deposit("S-RACE", files, key="c" * 64)
+    assert winner["version"] == 1
+    first = sample_files(tmp_path / "again", "S-RACE")  # the first manifest's content
+    for key in opened["upload"]:
+        db.upload(opened["deposit_id"], key, first[key])
+    before = db.counts()
     with db.client("submitter") as client:
-        opened = client.request(
-            "POST",
-            "/api/v1/deposits",
-            content=canonical_json(manifest),
-            headers={"Content-Type": "application/json"},
-        )
-        assert opened["status"] == "staging"
-        files["report_html"].write_bytes(b"<p>the other site's report</p>")
-        winner = db.deposit("S-RACE", files, key="c" * 64)
-        assert winner["version"] == 1
-        for key in opened["upload"]:
-            path = sample_files(tmp_path / "again", "S-RACE")[key]  # the first content
-            client.request(
-                "PUT",
-                f"/api/v1/deposits/{opened['deposit_id']}/files/{key}",
-                content=b"".join(encrypt_file(path, load_public_key(db.public_key))),
-                headers={"Content-Type": "application/vnd.ga4gh.crypt4gh"},
-            )
-        before = db.counts()
         late = client.request("POST", f"/api/v1/deposits/{opened['deposit_id']}/commit")
     assert late["status"] == "already_deposited"
     assert late["receipt"] == winner

@@ -27,7 +27,14 @@ from helgenom.genomedb import tokens
 from helgenom.genomedb.catalog import connect, deposits, objects
 from helgenom.genomedb.client import GenomeDBClient
 from helgenom.genomedb.context import Context, init_home
-from helgenom.genomedb.crypto import KeyPair, generate_keypair, load_keypair
+from helgenom.genomedb.crypto import (
+    KeyPair,
+    encrypt_file,
+    generate_keypair,
+    load_keypair,
+    load_public_key,
+)
+from helgenom.genomedb.manifest import canonical_json
 from helgenom.genomedb.service import Service
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -177,6 +184,28 @@ class Deployment:
             retries=0,
             log=lambda _message: None,
         )
+
+    def open_deposit(self, manifest: Mapping[str, Any], label: str = "submitter") -> dict[str, Any]:
+        """Step 1 of a deposit by hand (the tests that stop a deposit half-way)."""
+        with self.client(label) as client:
+            return client.request(
+                "POST",
+                "/api/v1/deposits",
+                content=canonical_json(manifest),
+                headers={"Content-Type": "application/json"},
+            )
+
+    def upload(
+        self, deposit_id: str, key: str, path: Path, label: str = "submitter"
+    ) -> dict[str, Any]:
+        """Step 2 by hand: one file, crypt4gh-encrypted to the database's key."""
+        with self.client(label) as client:
+            return client.request(
+                "PUT",
+                f"/api/v1/deposits/{deposit_id}/files/{key}",
+                content=b"".join(encrypt_file(path, load_public_key(self.public_key))),
+                headers={"Content-Type": "application/vnd.ga4gh.crypt4gh"},
+            )
 
     def fetch(self, label: str, drs_id: str, out: Path) -> Path:
         reader = self.principals[label]
