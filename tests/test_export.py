@@ -27,7 +27,7 @@ from helgenom.export import (
     standard_files,
     write_receipt,
 )
-from helgenom.genomedb.manifest import MANIFEST_SCHEMA
+from helgenom.genomedb.manifest import _DIGEST_FIELDS, MANIFEST_SCHEMA, manifest_problems
 from helgenom.runs import REPO
 
 
@@ -159,7 +159,7 @@ def test_deposit_key_names_sample_inputs_and_analysis_not_site_or_finish(tmp_pat
     others = [
         deposit_key("S2", PROVENANCE, inputs),
         deposit_key("S1", PROVENANCE, [{**inputs[0], "size": 16}]),
-        deposit_key("S1", changed("run.run_id", "run-20261127T080000-00000000"), inputs),
+        deposit_key("S1", changed("run.run_id", "run-20261127T080000Z-00000000"), inputs),
         deposit_key("S1", changed("run.started", "2026-11-27T08:00:00Z"), inputs),
         deposit_key("S1", changed("parameters_sha256", "3" * 64), inputs),
         deposit_key("S1", changed("tools.bwa", "0.7.18"), inputs),
@@ -190,6 +190,45 @@ def test_manifest_schema_is_valid_and_manifest_follows_it(tmp_path: Path) -> Non
     assert "CPR" in str(error.value) and "0101901234" not in str(error.value)
     with pytest.raises(ExportError, match="do not exist"):
         build_manifest("S1", {**files, "cram": tmp_path / "nope.cram"}, PROVENANCE, qc_gate=PASS)
+
+
+def _digest_fields(schema: object, name: str = "") -> set[str]:
+    """Names of the manifest fields the schema declares as hex digests."""
+    found: set[str] = set()
+    if isinstance(schema, dict):
+        ref, pattern = schema.get("$ref", ""), schema.get("pattern", "")
+        if ref in ("#/$defs/sha256", "#/$defs/md5") or pattern.startswith("^([0-9a-f]"):
+            found.add(name)
+        for key, value in schema.items():
+            inner = name if key not in ("properties", "$defs") else ""
+            if key in ("properties", "$defs"):
+                for field_name, sub in value.items():
+                    found |= _digest_fields(sub, field_name)
+            else:
+                found |= _digest_fields(value, inner)
+    elif isinstance(schema, list):
+        for item in schema:
+            found |= _digest_fields(item, name)
+    return found
+
+
+def test_digests_full_of_digits_are_not_taken_for_cpr_numbers(tmp_path: Path) -> None:
+    """A SHA-256 holds ten digits in a row in ~7 % of cases (CI once refused a deposit key
+    for it): every digest field the schema declares is spared the CPR check, nothing else."""
+    declared = _digest_fields(json.loads(MANIFEST_SCHEMA.read_text())) - {"sha256", "md5"}
+    assert {"deposit_key", "config_sha256", "parameters_sha256", "commit"} <= declared
+    assert declared | {"sha256", "md5"} == _DIGEST_FIELDS
+    files = standard_files(_results(tmp_path), "S1")
+    digits = "0101901234" + "a" * 54
+    provenance = json.loads(json.dumps(PROVENANCE))
+    provenance["config_sha256"] = provenance["parameters_sha256"] = digits
+    manifest = build_manifest("S1", files, provenance, qc_gate=PASS, key=digits)
+    assert manifest["deposit_key"] == digits and manifest_problems(manifest) == []
+    manifest["qc_gate"]["failed_checks"] = ["0101901234"]  # free text is still checked
+    assert manifest_problems(manifest) == [
+        "qc_gate.failed_checks[0]: looks like a CPR number: identifiers must be pseudonymised "
+        "(the value is not shown)"
+    ]
 
 
 def test_deposit_checks_before_connecting(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from helgenom.samplesheet import looks_like_cpr
 from helgenom.scheduling import (
     TAG_DEADLINE,
     TAG_RANK,
@@ -20,6 +21,7 @@ from helgenom.scheduling import (
     ClinicalSchedulerSettings,
     RuntimeEstimator,
     policies,
+    run_identifier,
     run_start,
     sample_clocks,
     shared_clock,
@@ -269,3 +271,12 @@ def test_sample_clocks_and_deadlines() -> None:
     assert clocks["A"].policy.qos == "clinical" and clocks["X"].policy.qos == "research"
     assert shared_clock(clocks).sample_id == "A"
     assert policies({})["urgent"].deadline == timedelta(days=14)
+
+
+def test_run_identifiers_never_look_like_cpr_numbers() -> None:
+    """Every start second of a day (hours, minutes and seconds read as DDMMYY before the
+    digest's first digits was the trap: run-20261126T180533-1234abcd)."""
+    day = datetime(2026, 11, 26, tzinfo=UTC)
+    ids = [run_identifier(day + timedelta(seconds=s)) for s in range(0, 86400, 1)]
+    assert len(set(ids)) == len(ids)
+    assert not [i for i in ids if looks_like_cpr(i)]

@@ -106,10 +106,14 @@ def run_start(workdir: Path = Path(), *, now: datetime | None = None) -> datetim
 
 def run_identifier(started: datetime) -> str:
     """The run's ID, from its recorded start (`run_start`): the same on every site the run
-    is failed over to, different for every run directory started anew."""
+    is failed over to, different for every run directory started anew.
+
+    The "Z" after the time keeps the ID from ever looking like a CPR number (DDMMYY-XXXX:
+    a start at 18:05:33 with a digest beginning "1234a" would otherwise read 180533-1234).
+    """
     started = started.astimezone(UTC)
     digest = hashlib.sha256(started.isoformat().encode()).hexdigest()[:8]
-    return f"run-{started:%Y%m%dT%H%M%S}-{digest}"
+    return f"run-{started:%Y%m%dT%H%M%S}Z-{digest}"
 
 
 @dataclass(frozen=True)
