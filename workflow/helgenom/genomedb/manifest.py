@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -22,21 +23,55 @@ __all__ = [
     "MANIFEST_SCHEMA",
     "canonical_json",
     "content_sha256",
+    "digest_fields",
     "manifest_problems",
 ]
 
 MANIFEST_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "manifest.schema.json"
-# Fields holding hex digests: they may contain ten digits in a row without being CPR numbers
-# (a random SHA-256 does in ~7 % of cases). tests/test_export.py checks that this names every
-# field the schema declares as a digest.
-_DIGEST_FIELDS = {"sha256", "md5", "commit", "config_sha256", "parameters_sha256", "deposit_key"}
+# A schema pattern of hex digests ("^[0-9a-f]{64}$", "^([0-9a-f]{40}|unknown)$", ...).
+_HEX_PATTERN = re.compile(r"\^\(?\[0-9a-f\]\{[0-9]+\}")
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(MANIFEST_SCHEMA.read_text())
+    Draft202012Validator.check_schema(schema)
+    return schema
 
 
 @cache
 def _validator() -> Draft202012Validator:
-    schema = json.loads(MANIFEST_SCHEMA.read_text())
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    return Draft202012Validator(_schema())
+
+
+@cache
+def digest_fields() -> frozenset[str]:
+    """Names of the fields the schema declares as hex digests (a pattern of hex digits, also
+    through a $defs reference). They may hold ten digits in a row without being CPR numbers
+    (a random SHA-256 does in ~7 % of cases), so the CPR check spares them."""
+    schema = _schema()
+
+    def is_digest(sub: Mapping[str, Any]) -> bool:
+        ref = sub.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            sub = schema["$defs"][ref.removeprefix("#/$defs/")]
+        return bool(_HEX_PATTERN.match(sub.get("pattern", "")))
+
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            properties = node.get("properties")
+            if isinstance(properties, Mapping):
+                found.update(name for name, sub in properties.items() if is_digest(sub))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return frozenset(found)
 
 
 def canonical_json(value: Any) -> bytes:
@@ -52,7 +87,7 @@ def _cpr_paths(value: Any, path: str = "") -> list[str]:
             where = f"{path}.{mask(str(key))}" if path else mask(str(key))
             if looks_like_cpr(str(key)):
                 found.append(where)
-            if not (key in _DIGEST_FIELDS and isinstance(item, str)):
+            if not (key in digest_fields() and isinstance(item, str)):
                 found += _cpr_paths(item, where)
     elif isinstance(value, list):
         for index, item in enumerate(value):
