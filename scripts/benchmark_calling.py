@@ -34,13 +34,11 @@ from typing import Any
 
 import yaml
 
+from helgenom.calling import format_call_chunk
+from helgenom.config import validate_config
+from helgenom.runs import GIAB_SAMPLE, snakemake_command, write_giab_run_dir
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "workflow"))
-
-from helgenom.calling import format_call_chunk  # noqa: E402
-from helgenom.config import validate_config  # noqa: E402
-from helgenom.runs import GIAB_SAMPLE, snakemake_command, write_giab_run_dir  # noqa: E402
-
 TESTDATA = Path(os.environ.get("HELGENOM_TESTDATA", REPO.parent / "shared" / "testdata"))
 GIAB = TESTDATA / "giab-na12878-chr20"
 CONFIDENT_VARIANTS = 49

@@ -23,13 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from helgenom.calling import format_call_chunk, soft_filter_pipeline
+from helgenom.config import validate_config
+from helgenom.runs import snakemake_command, write_giab_run_dir
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "workflow"))
-
-from helgenom.calling import format_call_chunk, soft_filter_pipeline  # noqa: E402
-from helgenom.config import validate_config  # noqa: E402
-from helgenom.runs import snakemake_command, write_giab_run_dir  # noqa: E402
-
 TESTDATA = Path(os.environ.get("HELGENOM_TESTDATA", REPO.parent / "shared" / "testdata"))
 GIAB = TESTDATA / "giab-na12878-chr20"
 
@@ -50,7 +48,6 @@ samtools merge -u -o - out/u.bam \
   | samtools markdup -@ 2 -T out/md -f out/qc/markdup.txt --reference ref/g.fa -O cram \
     --write-index - out/s.cram
 {python} -c "
-import sys; sys.path.insert(0, '{workflow}')
 from helgenom.calling import write_chunk_beds
 write_chunk_beds('ref/g.fa.fai', ['out/c%04d.bed' % i for i in range({chunks})])"
 ls calls/*.sh | xargs -P 2 -n 1 bash
@@ -118,7 +115,6 @@ def bare_script(chunks: int) -> tuple[str, dict[str, str]]:
         fastp_extra=config["trimming"]["extra"],
         filters=soft_filter_pipeline(filters),
         gather_gvcf=gather_gvcf,
-        workflow=REPO / "workflow",
         chunks=chunks,
         python=sys.executable,
     ), chunk_scripts(calling, chunks)

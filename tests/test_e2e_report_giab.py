@@ -1,6 +1,6 @@
 """End to end on real data: the QC gate and the clinical report of GIAB NA12878 (chr20 slice).
 
-The test panel (resources/panels/test-giab-chr20-slice.bed, made-up genes on the slice) is
+The test panel (src/helgenom/panels/test-giab-chr20-slice.bed, made-up genes on the slice) is
 mapped from the sample's indication. The slice's reads cover hg19 chr20:10.0-10.1 Mb only
 (~52x there, ~4.7x over the whole 1.1 Mb slice), so the runs compute the gate's coverage over
 that span (qc.coverage_regions = tests/data/giab-covered.bed) with the clinical wgs_germline

@@ -160,7 +160,10 @@ def test_manifest_failing_its_schema(
     change(manifest)
     before = db.counts()
     _refused(
-        _open(db, manifest), 422, "does not follow workflow/schemas/manifest.schema.json", phrase
+        _open(db, manifest),
+        422,
+        "does not follow src/helgenom/schemas/manifest.schema.json",
+        phrase,
     )
     assert db.counts() == before
 

@@ -4,36 +4,34 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+from snakemake.exceptions import WorkflowError
 
-from snakemake.exceptions import WorkflowError  # noqa: E402
-
-from helgenom import resources as res  # noqa: E402
-from helgenom.calling import (  # noqa: E402
+from helgenom import resources as res
+from helgenom.calling import (
     call_chunk_command,
     call_chunk_params,
     mode_callers,
     soft_filter_pipeline,
 )
-from helgenom.config import (  # noqa: E402
+from helgenom.config import (
     ConfigError,
     check_export,
     check_validation,
     validate_config,
 )
-from helgenom.failover import (  # noqa: E402
+from helgenom.failover import (
     LEASE_ENV,
     LEASE_INSPECT_ENV,
     FencedError,
     check_job_lease,
     hold_lease,
 )
-from helgenom.reference import ReferenceError, check_fasta  # noqa: E402
-from helgenom.samplesheet import SampleSheetError, load_samplesheet, read_group  # noqa: E402
-from helgenom.scheduling import run_start, sample_clocks, shared_clock  # noqa: E402
-from helgenom.scheduling import TAG_DEADLINE, TAG_RANK, TAG_SAMPLE  # noqa: E402
-from helgenom.sites import get_site  # noqa: E402
-from helgenom.versions import TOOLS  # noqa: E402
+from helgenom.reference import ReferenceError, check_fasta
+from helgenom.samplesheet import SampleSheetError, load_samplesheet, read_group
+from helgenom.scheduling import run_start, sample_clocks, shared_clock
+from helgenom.scheduling import TAG_DEADLINE, TAG_RANK, TAG_SAMPLE
+from helgenom.sites import get_site
+from helgenom.versions import TOOLS
 
 
 def _load_run():
@@ -272,7 +270,7 @@ def versions_tools():
     return sorted(tools)
 
 
-# ---- resources (see workflow/helgenom/resources.py and sites.py) ---------------------------
+# ---- resources (see src/helgenom/resources.py and sites.py) ---------------------------
 # A site profile sets `site`; requests are then fitted to that site's partitions.
 SITE = get_site(config["site"]) if config.get("site") else None
 if SITE is not None and not os.environ.get("HELGENOM_SLURM_ACCOUNT"):
@@ -283,7 +281,7 @@ if SITE is not None and not os.environ.get("HELGENOM_SLURM_ACCOUNT"):
     )
 
 
-# ---- the site lease (see workflow/helgenom/failover.py) -------------------------------------
+# ---- the site lease (see src/helgenom/failover.py) -------------------------------------
 # A site run holds the run directory's lease; after a failover the old site is fenced: its
 # Snakemake refuses to start, and its cluster jobs (which load this file again, with the
 # submitting process's lease in the environment) refuse to run.
@@ -299,7 +297,7 @@ if SITE is not None and not os.environ.get(LEASE_INSPECT_ENV):
         raise WorkflowError(f"helgenom: {error}")
 
 
-# ---- clinical priority (see workflow/helgenom/scheduling.py) ------------------------------
+# ---- clinical priority (see src/helgenom/scheduling.py) ------------------------------
 # Deadlines count from each sample's `received` time, or from the run's first start.
 RUN_STARTED = run_start(Path("."))
 CLOCKS = sample_clocks(SAMPLES, config, RUN_STARTED)

@@ -1,7 +1,7 @@
 # The clinical report per sample (helgenom.report): the sample's variants in its gene panel
 # (chosen by its indication; consequences by bcftools csq when report.gff3 is set), the panel's
 # coverage from mosdepth, the QC gate -> results/report/<sample>.json (validated against
-# workflow/schemas/report.schema.json), rendered as <sample>.html, <sample>.pdf and the FHIR R4
+# src/helgenom/schemas/report.schema.json), rendered as <sample>.html, <sample>.pdf and the FHIR R4
 # bundle <sample>.fhir.json. Samples whose indication has no panel get QC but no report.
 
 GFF3 = config["report"]["gff3"]

@@ -14,7 +14,9 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from helgenom.paths import workflow_dir
+
+REPO = workflow_dir()
 
 GIAB_SAMPLE = "NA12878"
 GIAB_UNIT = "C0D8DACXX.1"

@@ -1,6 +1,6 @@
 """The clinical report per sample: the model (report.json) and its HTML, PDF and FHIR renderings.
 
-* `model`: builds and validates report.json (workflow/schemas/report.schema.json), the single
+* `model`: builds and validates report.json (src/helgenom/schemas/report.schema.json), the single
   source of truth, from the QC gate, the panel coverage and the panel variants;
 * `render`: the self-contained HTML and the PDF (WeasyPrint);
 * `fhir`: the HL7 FHIR R4 Genomics Reporting bundle (validated with fhir.resources R4B);

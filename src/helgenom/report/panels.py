@@ -2,8 +2,8 @@
 
 A panel is a BED file of gene intervals (contig, 0-based start, end, gene symbol[, region
 label]) with an id, a name, a version and the indications it serves. The catalogue is a YAML
-file (`resources/panels/panels.yaml` unless config `report.panels` names another). Problems are
-reported with file and line and the fix, before any job runs.
+file (helgenom's package data `panels/panels.yaml` unless config `report.panels` names
+another). Problems are reported with file and line and the fix, before any job runs.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[3]
-DEFAULT_CATALOGUE = REPO / "resources" / "panels" / "panels.yaml"
+from helgenom.paths import package_path
+
+DEFAULT_CATALOGUE = package_path("panels", "panels.yaml")
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _GENE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")

@@ -1,4 +1,4 @@
-"""Validation of a run's config.yaml against workflow/schemas/config.schema.yaml.
+"""Validation of a run's config.yaml against src/helgenom/schemas/config.schema.yaml.
 
 Errors name the config file, the line of the offending key and the fix; defaults from the
 schema are filled in so the rules can rely on every key being present.
@@ -17,7 +17,9 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
-SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+from helgenom.paths import package_path
+
+SCHEMA_DIR = package_path("schemas")
 CONFIG_SCHEMA = SCHEMA_DIR / "config.schema.yaml"
 
 KeyPath = tuple[str | int, ...]
@@ -115,7 +117,7 @@ def _describe(error: ValidationError, schema: Mapping[str, Any]) -> tuple[KeyPat
             f"allowed keys here: {allowed}."
         )
     desc = error.schema.get("description", "")
-    fix = f"{desc}." if desc else "see workflow/schemas/config.schema.yaml."
+    fix = f"{desc}." if desc else "see src/helgenom/schemas/config.schema.yaml."
     if error.validator == "not":
         return key, f"'{_dotted(key)}': {error.instance!r} is not allowed here. Fix: {fix}"
     return key, f"'{_dotted(key)}': {error.message}. Fix: {fix}"

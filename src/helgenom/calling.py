@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from helgenom.paths import package_path
 from helgenom.reference import balanced_chunks, read_fai, write_bed
 
 
@@ -66,7 +67,7 @@ RESCUE_PAD = 2
 #: gVCF records of each caller: the INFO key of a block's minimum depth, a block's ALT.
 GVCF_BLOCKS = {"bcftools": ("MinDP", "."), "freebayes": ("MIN_DP", "<*>")}
 
-GAP_FILLER = Path(__file__).resolve().parents[1] / "scripts" / "gvcf_fill_gaps.awk"
+GAP_FILLER = package_path("scripts", "gvcf_fill_gaps.awk")
 
 _BCFTOOLS = (
     "bcftools mpileup --fasta-ref {input.fa} --regions-file {input.bed}"

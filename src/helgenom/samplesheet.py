@@ -5,7 +5,7 @@ Validation runs before any job starts. Every problem found is collected and repo
 comment/blank lines precede it), the column, the bad value and how to fix it. Nothing is ever
 written: the sheets and the FASTQ files are only read.
 
-Each row is validated against a JSON schema (workflow/schemas/samples.schema.yaml and
+Each row is validated against a JSON schema (src/helgenom/schemas/samples.schema.yaml and
 units.schema.yaml) and the schema errors are translated into that message format; everything a
 schema cannot express (IDs unsafe in paths, CPR numbers, duplicates, cross-sheet references,
 dates, the FASTQ files themselves) is checked explicitly here.
@@ -32,6 +32,8 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
+
+from helgenom.paths import package_path
 
 __all__ = [
     "PLATFORMS",
@@ -65,7 +67,7 @@ PLATFORMS = (
     "ULTIMA",
 )
 
-SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+SCHEMA_DIR = package_path("schemas")
 
 SAMPLES_REQUIRED = ("sample_id", "sex", "priority", "indication")
 UNITS_REQUIRED = ("sample_id", "unit_id", "fq1", "fq2", "platform", "library")

@@ -1,4 +1,4 @@
-"""The submission manifest: its JSON schema (workflow/schemas/manifest.schema.json), the
+"""The submission manifest: its JSON schema (src/helgenom/schemas/manifest.schema.json), the
 checks a schema cannot express, and the digests that identify a deposit's content.
 
 Used by both sides: the pipeline builds and validates a manifest (helgenom.export), the
@@ -12,12 +12,12 @@ import json
 import re
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
 from helgenom.genomedb.naming import looks_like_cpr, mask
+from helgenom.paths import package_path
 
 __all__ = [
     "MANIFEST_SCHEMA",
@@ -27,7 +27,7 @@ __all__ = [
     "manifest_problems",
 ]
 
-MANIFEST_SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "manifest.schema.json"
+MANIFEST_SCHEMA = package_path("schemas", "manifest.schema.json")
 # A schema pattern of hex digests ("^[0-9a-f]{64}$", "^([0-9a-f]{40}|unknown)$", ...).
 _HEX_PATTERN = re.compile(r"\^\(?\[0-9a-f\]\{[0-9]+\}")
 

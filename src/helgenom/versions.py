@@ -15,7 +15,9 @@ from pathlib import Path
 
 import yaml
 
-ENVS_DIR = Path(__file__).resolve().parents[2] / "envs"
+from helgenom.paths import workflow_dir
+
+ENVS_DIR = workflow_dir() / "envs"
 
 
 @dataclass(frozen=True)

@@ -219,7 +219,7 @@ def open_deposit(ctx: Context, principal: Principal, body: bytes) -> tuple[int, 
     problems = manifest_problems(manifest)
     if problems:
         raise bad_request(
-            "the manifest does not follow workflow/schemas/manifest.schema.json "
+            "the manifest does not follow src/helgenom/schemas/manifest.schema.json "
             "(nothing was stored):\n  - " + "\n  - ".join(problems[:20])
         )
     files: dict[str, dict[str, Any]] = manifest["files"]

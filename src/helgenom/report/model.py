@@ -1,5 +1,5 @@
 """The clinical report of one sample: one machine-readable model (report.json, validated against
-workflow/schemas/report.schema.json) from which the HTML/PDF and FHIR renderings are made.
+src/helgenom/schemas/report.schema.json) from which the HTML/PDF and FHIR renderings are made.
 
 Answer categories:
 
@@ -24,12 +24,13 @@ from typing import Any
 import yaml
 
 from helgenom import __version__
+from helgenom.paths import package_path
 from helgenom.qc import verdict
 from helgenom.report.coverage import panel_coverage, panel_totals
 from helgenom.report.panels import Panel
 from helgenom.report.variants import read_panel_variants, vcf_is_annotated
 
-SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "report.schema.json"
+SCHEMA = package_path("schemas", "report.schema.json")
 SCHEMA_VERSION = "1.0"
 QC_FAILURE = "QC failure"
 FOR_INTERPRETATION = "variants for interpretation"

@@ -7,7 +7,7 @@ Pipeline side of the deposit (the database side is `helgenom.genomedb`):
    (helgenom version and commit, config and parameter hashes, tool versions, reference
    checksum, run dates).
 2. `build_manifest` adds every file's size, SHA-256 and MD5 and the QC gate's decision, and
-   validates the manifest against workflow/schemas/manifest.schema.json. A failed QC gate is
+   validates the manifest against src/helgenom/schemas/manifest.schema.json. A failed QC gate is
    only exported with a recorded override.
 3. `deposit` encrypts each file with crypt4gh to the database's public key while streaming it
    up, and returns the database's receipt (accession, version, checksums). Rerunning it is
@@ -316,7 +316,7 @@ def build_manifest(
     problems = manifest_problems(manifest)
     if problems:
         raise ExportError(
-            "the manifest does not follow workflow/schemas/manifest.schema.json:\n  - "
+            "the manifest does not follow src/helgenom/schemas/manifest.schema.json:\n  - "
             + "\n  - ".join(problems)
         )
     return manifest

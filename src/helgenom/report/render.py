@@ -14,7 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+from helgenom.paths import package_path
+
+TEMPLATES = package_path("report", "templates")
 # Local rules run as threads of the Snakemake process: lay out one PDF at a time (pango and
 # fontconfig are not guaranteed thread-safe).
 _PDF_LOCK = threading.Lock()
