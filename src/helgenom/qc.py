@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from helgenom.problems import ProblemsError
+
 # ---- coverage summaries (mosdepth) ----------------------------------------------------------
 
 
@@ -959,15 +961,10 @@ class Override:
         }
 
 
-class OverrideError(ValueError):
+class OverrideError(ProblemsError):
     """The overrides file is invalid; `problems` lists every problem (file:line: column ...)."""
 
-    def __init__(self, problems: Iterable[Any]):
-        self.problems = list(problems)
-        super().__init__(
-            f"{len(self.problems)} problem(s) in the QC overrides file:\n"
-            + "\n".join(f"  - {p}" for p in self.problems)
-        )
+    subject = "the QC overrides file"
 
 
 def read_overrides(

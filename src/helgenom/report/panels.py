@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from helgenom.paths import package_path
+from helgenom.problems import ProblemsError
 
 DEFAULT_CATALOGUE = package_path("panels", "panels.yaml")
 
@@ -25,15 +26,10 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _GENE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
 
 
-class PanelError(ValueError):
+class PanelError(ProblemsError):
     """The panel catalogue or a panel BED is invalid; lists every problem with file:line."""
 
-    def __init__(self, problems: Iterable[str]):
-        self.problems = list(problems)
-        super().__init__(
-            f"{len(self.problems)} problem(s) in the gene panels:\n"
-            + "\n".join(f"  - {p}" for p in self.problems)
-        )
+    subject = "the gene panels"
 
 
 @dataclass(frozen=True)
