@@ -30,9 +30,20 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.helgenom-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# Three distributions, each editable: the contract the pipeline shares with the genome
+# database (./contract, genomedb-contract), then the pipeline (helgenom, with its tests).
+# They are installed in one pip call, so that genomedb-contract comes from this checkout and
+# is never looked up in a package index. Reinstalled when any pyproject.toml is newer.
+PROJECTS=(contract .)
+reinstall=0
+for project in "${PROJECTS[@]}"; do
+  if [ ! -f "$stamp" ] || [ "$project/pyproject.toml" -nt "$stamp" ]; then
+    reinstall=1
+  fi
+done
+if ((reinstall)); then
   echo "setup: installing Python packages into .venv"
   .venv/bin/pip install --quiet --upgrade pip
-  .venv/bin/pip install --quiet -e ".[test]"
+  .venv/bin/pip install --quiet -e ./contract -e ".[test]"
   touch "$stamp"
 fi

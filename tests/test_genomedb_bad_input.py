@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import text
 from test_genomedb_support import BACKENDS, PASS, PROVENANCE, Deployment, deployment, sample_files
 
+from genomedb_contract.crypto import encrypt_file
+from genomedb_contract.manifest import canonical_json
 from helgenom.export import ExportError, build_manifest, deposit
-from helgenom.genomedb.crypto import encrypt_file
-from helgenom.genomedb.manifest import canonical_json
 
 MAX_FILE_BYTES = 2_000_000
 
@@ -162,7 +162,7 @@ def test_manifest_failing_its_schema(
     _refused(
         _open(db, manifest),
         422,
-        "does not follow src/helgenom/schemas/manifest.schema.json",
+        "does not follow contract/src/genomedb_contract/manifest.schema.json",
         phrase,
     )
     assert db.counts() == before

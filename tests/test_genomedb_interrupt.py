@@ -138,7 +138,7 @@ def test_orphan_object_from_an_interrupted_commit_is_replaced(backend: str, tmp_
     with deployment(tmp_path, backend) as db:
         db.register("S-ORPHAN")
         files = sample_files(tmp_path / "in", "S-ORPHAN")
-        from helgenom.genomedb.crypto import file_digests
+        from genomedb_contract.crypto import file_digests
 
         sha = file_digests(files["vcf"]).sha256
         orphan = db.ctx.store.path(sha)

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import text
 from test_genomedb_support import BACKENDS, PASS, PROVENANCE, Deployment, deployment, sample_files
 
+from genomedb_contract.crypto import decrypt_to
 from helgenom.export import build_manifest
 from helgenom.genomedb.backup import BackupError, backup, restore, verify_backup
 from helgenom.genomedb.context import init_home
-from helgenom.genomedb.crypto import decrypt_to
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -22,19 +22,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from helgenom.export import build_manifest, deposit
-from helgenom.genomedb import tokens
-from helgenom.genomedb.catalog import connect, deposits, objects
-from helgenom.genomedb.client import GenomeDBClient
-from helgenom.genomedb.context import Context, init_home
-from helgenom.genomedb.crypto import (
+from genomedb_contract.client import GenomeDBClient
+from genomedb_contract.crypto import (
     KeyPair,
     encrypt_file,
     generate_keypair,
     load_keypair,
     load_public_key,
 )
-from helgenom.genomedb.manifest import canonical_json
+from genomedb_contract.manifest import canonical_json
+from helgenom.export import build_manifest, deposit
+from helgenom.genomedb import tokens
+from helgenom.genomedb.catalog import connect, deposits, objects
+from helgenom.genomedb.context import Context, init_home
 from helgenom.genomedb.service import Service
 
 BACKENDS = ["sqlite", "postgresql"]

@@ -10,9 +10,7 @@ import pytest
 from crypt4gh import lib
 from sqlalchemy import select
 
-from helgenom.genomedb import audit, tokens
-from helgenom.genomedb.catalog import audit_log, connect, create_schema
-from helgenom.genomedb.crypto import (
+from genomedb_contract.crypto import (
     CryptError,
     Hasher,
     decrypt_to,
@@ -25,8 +23,11 @@ from helgenom.genomedb.crypto import (
     reencrypt_header,
     verify_and_digest,
 )
+from genomedb_contract.manifest import manifest_problems
+from helgenom.genomedb import audit, tokens
+from helgenom.genomedb.catalog import audit_log, connect, create_schema
 from helgenom.genomedb.errors import GenomeDBError
-from helgenom.genomedb.manifest import content_sha256, manifest_problems
+from helgenom.genomedb.ingest import content_sha256
 from helgenom.genomedb.naming import check_file_key, check_identifier, looks_like_cpr, mask, new_id
 
 

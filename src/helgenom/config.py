@@ -256,7 +256,7 @@ def check_export(
     Raises ConfigError naming the config key of every problem, before any job runs (so a run
     never computes for days and then fails to deposit for a typo). The token is never shown.
     """
-    from helgenom.genomedb.crypto import CryptError, load_public_key
+    from genomedb_contract.crypto import CryptError, load_public_key
 
     export = config.get("export", {})
     if not export.get("enabled"):

@@ -1,21 +1,23 @@
 """The export step: deposit a sample's results in the national genome database.
 
-Pipeline side of the deposit (the database side is `helgenom.genomedb`):
+Pipeline side of the deposit (the database side is the `genomedb` service; what both share,
+the manifest's schema, crypt4gh and the HTTP client, is `genomedb_contract`):
 
 1. `standard_files` finds a sample's outputs (CRAM+CRAI, VCF+TBI, gVCF+TBI when present,
    per-sample QC metrics, report renderings); `collect_provenance` records how they were made
    (helgenom version and commit, config and parameter hashes, tool versions, reference
    checksum, run dates).
-2. `build_manifest` adds every file's size, SHA-256 and MD5 and the QC gate's decision, and
-   validates the manifest against src/helgenom/schemas/manifest.schema.json. A failed QC gate is
-   only exported with a recorded override.
-3. `deposit` encrypts each file with crypt4gh to the database's public key while streaming it
-   up, and returns the database's receipt (accession, version, checksums). Rerunning it is
-   safe: identical content returns the same receipt and uploads nothing; an interrupted
-   deposit is resumed; changed content becomes the sample's next version, except under a
-   `deposit_key` the database already holds (the same sample, input and analysis of the same
-   run, e.g. continued on the passive site with its report made again): then the earlier
-   deposit's receipt is the answer.
+2. `build_manifest` (genomedb_contract.manifest) adds every file's size, SHA-256 and MD5 and
+   the QC gate's decision, and validates the manifest against the contract's schema
+   (contract/src/genomedb_contract/manifest.schema.json). A failed QC gate is only exported
+   with a recorded override.
+3. `deposit` (genomedb_contract.client) encrypts each file with crypt4gh to the database's
+   public key while streaming it up, and returns the database's receipt (accession, version,
+   checksums). Rerunning it is safe: identical content returns the same receipt and uploads
+   nothing; an interrupted deposit is resumed; changed content becomes the sample's next
+   version, except under a `deposit_key` the database already holds (the same sample, input
+   and analysis of the same run, e.g. continued on the passive site with its report made
+   again): then the earlier deposit's receipt is the answer.
 
 Command line (what the export rule calls):
 
@@ -42,21 +44,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
+from genomedb_contract.client import deposit, read_token, write_receipt
+from genomedb_contract.crypto import file_digests
+from genomedb_contract.manifest import DepositError, build_manifest, canonical_json, iso_time
 from helgenom import __version__
-from helgenom.genomedb.client import ClientError, GenomeDBClient, read_token
-from helgenom.genomedb.crypto import (
-    Hasher,
-    encrypt_file,
-    encrypted_size,
-    file_digests,
-    load_public_key,
-)
-from helgenom.genomedb.manifest import canonical_json, manifest_problems
 from helgenom.runs import REPO
-from helgenom.samplesheet import looks_like_cpr
 
 __all__ = [
     "ExportError",
@@ -75,23 +69,18 @@ __all__ = [
 ]
 
 REQUIRED_KEYS = ("cram", "crai", "vcf", "vcf_tbi")
-# Statuses worth another attempt: the service was busy, restarting or lost a response.
-RETRY_STATUSES = {409, 500, 502, 503, 504}
 # Configuration that is not an analysis parameter: where the results are deposited and on
 # which site the run runs (a run failed over to another site is the same analysis).
 NOT_PARAMETERS = ("export", "site")
 
 
-class ExportError(RuntimeError):
-    """The sample cannot be exported; str() says why and what to do."""
+# The sample cannot be exported; str() says why and what to do. The contract's error, so that
+# what build_manifest and deposit (genomedb_contract) raise is an ExportError too.
+ExportError = DepositError
 
 
 class QCGateFailed(ExportError):
     """The QC gate failed and no override is recorded: the sample is not deposited."""
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---- what is deposited -----------------------------------------------------------------------
@@ -185,7 +174,7 @@ def collect_provenance(
     pipeline["commit"] = commit if commit and re.fullmatch(r"[0-9a-f]{40}", commit) else "unknown"
     if status is not None:
         pipeline["dirty"] = bool(status)
-    run: dict[str, Any] = {"started": _iso(started), "finished": _iso(finished)}
+    run: dict[str, Any] = {"started": iso_time(started), "finished": iso_time(finished)}
     if run_id:
         run["run_id"] = run_id
     return {
@@ -259,7 +248,10 @@ def qc_gate_record(
         record: dict[str, Any] = {"decision": decision}
     elif by and reason:
         at = _moment(override.get("at"), time.time())
-        record = {"decision": "override", "override": {"by": by, "reason": reason, "at": _iso(at)}}
+        record = {
+            "decision": "override",
+            "override": {"by": by, "reason": reason, "at": iso_time(at)},
+        }
     else:
         raise QCGateFailed(
             "the QC gate failed for this sample: it is not deposited. To deposit it anyway, "
@@ -269,227 +261,6 @@ def qc_gate_record(
     if checks:
         record["failed_checks"] = checks
     return record
-
-
-def build_manifest(
-    sample_id: str,
-    files: Mapping[str, str | Path],
-    provenance: Mapping[str, Any],
-    *,
-    qc_gate: Mapping[str, Any],
-    key: str | None = None,
-) -> dict[str, Any]:
-    """The submission manifest of a sample, validated against the schema.
-
-    `files` maps manifest keys (cram, crai, vcf, vcf_tbi, gvcf, gvcf_tbi, qc_*, report_*) to
-    paths; `qc_gate` is the manifest's qc_gate block (see `qc_gate_record`); `key` the
-    deposit's idempotency key (`deposit_key`), if any. Raises ExportError listing every
-    problem.
-    """
-    if looks_like_cpr(sample_id):
-        raise ExportError(
-            "the sample ID looks like a CPR number: identifiers must be pseudonymised "
-            "(the value is not shown)"
-        )
-    missing = [str(Path(p)) for p in files.values() if not Path(p).is_file()]
-    if missing:
-        raise ExportError(f"files to deposit do not exist: {', '.join(missing)}")
-    entries = {}
-    for name, path in sorted(files.items()):
-        digests = file_digests(path)
-        entries[name] = {
-            "filename": Path(path).name,
-            "size": digests.size,
-            "sha256": digests.sha256,
-            "md5": digests.md5,
-        }
-    manifest = {
-        "schema_version": 1,
-        "sample_id": sample_id,
-        "created": _iso(datetime.now(UTC)),
-        "qc_gate": dict(qc_gate),
-        "provenance": dict(provenance),
-        "files": entries,
-    }
-    if key is not None:
-        manifest["deposit_key"] = key
-    problems = manifest_problems(manifest)
-    if problems:
-        raise ExportError(
-            "the manifest does not follow src/helgenom/schemas/manifest.schema.json:\n  - "
-            + "\n  - ".join(problems)
-        )
-    return manifest
-
-
-# ---- the deposit -----------------------------------------------------------------------------
-def _upload(
-    client: GenomeDBClient,
-    deposit_id: str,
-    key: str,
-    path: Path,
-    expected: Mapping[str, Any],
-    recipient: bytes,
-) -> None:
-    size = path.stat().st_size
-    if size != expected["size"]:
-        raise ExportError(f"{path} changed since the manifest was built (size {size})")
-    hasher = Hasher()
-    chunks = encrypt_file(path, recipient, hasher)
-    header = next(chunks)
-
-    def body() -> Any:
-        yield header
-        yield from chunks
-
-    client.request(
-        "PUT",
-        f"/api/v1/deposits/{deposit_id}/files/{key}",
-        content=body(),
-        headers={
-            "Content-Type": "application/vnd.ga4gh.crypt4gh",
-            "Content-Length": str(encrypted_size(size, len(header))),
-        },
-    )
-    if hasher.sha256.hexdigest() != expected["sha256"]:
-        raise ExportError(f"{path} changed since the manifest was built (SHA-256)")
-
-
-def _check_receipt(receipt: Mapping[str, Any], manifest: Mapping[str, Any]) -> None:
-    """The receipt must name the sample and every file with the manifest's checksums."""
-    files = receipt.get("files", {})
-    wrong = [
-        key
-        for key, entry in manifest["files"].items()
-        if {k: files.get(key, {}).get(k) for k in ("size", "sha256", "md5")}
-        != {k: entry[k] for k in ("size", "sha256", "md5")}
-    ]
-    if (
-        receipt.get("sample_id") != manifest["sample_id"]
-        or wrong
-        or set(files) != set(manifest["files"])
-    ):
-        raise ExportError(
-            f"the database's receipt does not match the manifest (files: {', '.join(wrong)})"
-        )
-
-
-def _deposit_once(
-    client: GenomeDBClient,
-    manifest: Mapping[str, Any],
-    files: Mapping[str, Path],
-    recipient: bytes,
-    register_sample: bool,
-    log: Callable[[str], None],
-) -> tuple[str, dict[str, Any]]:
-    if register_sample:
-        client.request("POST", "/api/v1/samples", json={"sample_id": manifest["sample_id"]})
-    opened = client.request(
-        "POST",
-        "/api/v1/deposits",
-        content=canonical_json(manifest),
-        headers={"Content-Type": "application/json"},
-    )
-    if opened["status"] == "unchanged":
-        log(f"export: {manifest['sample_id']}: unchanged, nothing uploaded")
-        return "unchanged", opened["receipt"]
-    if opened["status"] == "already_deposited":
-        return "already_deposited", opened["receipt"]
-    deposit_id = opened["deposit_id"]
-    log(
-        f"export: {manifest['sample_id']}: deposit {deposit_id} ({opened['status']}), "
-        f"uploading {len(opened['upload'])} of {len(manifest['files'])} file(s)"
-    )
-    for key in opened["upload"]:
-        _upload(client, deposit_id, key, files[key], manifest["files"][key], recipient)
-    result = client.request("POST", f"/api/v1/deposits/{deposit_id}/commit")
-    return result["status"], result["receipt"]
-
-
-def _earlier_deposit(
-    receipt: Mapping[str, Any], manifest: Mapping[str, Any], log: Callable[[str], None]
-) -> dict[str, Any]:
-    """The receipt of the deposit the database already holds under the manifest's key."""
-    sample_id = manifest["sample_id"]
-    if receipt.get("sample_id") != sample_id:
-        raise ExportError(f"the database answered for another sample than {sample_id}")
-    held = receipt.get("files", {})
-    differ = sorted(
-        key
-        for key, entry in manifest["files"].items()
-        if held.get(key, {}).get("sha256") != entry["sha256"]
-    )
-    log(
-        f"export: {sample_id}: already deposited by this run and analysis as "
-        f"{receipt['accession']} version {receipt['version']}; nothing uploaded"
-        + (
-            f" (made again since, differ from the deposited files: {', '.join(differ)}; the "
-            "deposited ones are kept)"
-            if differ
-            else ""
-        )
-    )
-    return {**receipt, "already_deposited": True, "local_files_differ": differ}
-
-
-def deposit(
-    url: str,
-    token: str,
-    manifest: Mapping[str, Any],
-    files: Mapping[str, str | Path],
-    db_public_key: str | Path | bytes,
-    *,
-    retries: int = 3,
-    backoff: float = 2.0,
-    register_sample: bool = False,
-    log: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
-) -> dict[str, Any]:
-    """Deposit a sample (manifest + files) in the database at `url`; the receipt.
-
-    Each file is crypt4gh-encrypted to `db_public_key` as it is streamed up. Safe to rerun,
-    and retried after connection failures and server errors (the deposit resumes where it
-    stopped). With `register_sample`, the sample is registered first (demo and validation
-    samples; clinical samples are registered by their department). A manifest whose
-    `deposit_key` the database already holds gets that deposit's receipt, marked
-    `"already_deposited": true` with the files that differ from it (`"local_files_differ"`).
-    """
-    problems = manifest_problems(manifest)
-    if problems:
-        raise ExportError("invalid manifest:\n  - " + "\n  - ".join(problems))
-    paths = {key: Path(path) for key, path in files.items()}
-    if set(paths) != set(manifest["files"]):
-        raise ExportError("the files given are not the files of the manifest")
-    recipient = load_public_key(db_public_key)
-    for attempt in range(retries + 1):
-        try:
-            with GenomeDBClient(url, token) as client:
-                status, receipt = _deposit_once(
-                    client, manifest, paths, recipient, register_sample, log
-                )
-            if status == "already_deposited":
-                return _earlier_deposit(receipt, manifest, log)
-            _check_receipt(receipt, manifest)
-            return receipt
-        except ClientError as error:
-            if error.status not in RETRY_STATUSES or attempt == retries:
-                raise ExportError(f"deposit refused: {error}") from error
-            log(f"export: attempt {attempt + 1} failed ({error}); retrying")
-        except httpx.TransportError as error:
-            if attempt == retries:
-                raise ExportError(f"cannot reach the genome database at {url}: {error}") from error
-            log(f"export: attempt {attempt + 1} failed ({error!r}); retrying")
-        time.sleep(backoff * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
-def write_receipt(receipt: Mapping[str, Any], out: str | Path) -> Path:
-    """Write the receipt as JSON, atomically (a partial receipt never exists)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.with_name(f".{out.name}.tmp")
-    temporary.write_text(json.dumps(receipt, indent=2, sort_keys=True) + "\n")
-    os.replace(temporary, out)
-    return out
 
 
 # ---- command line ----------------------------------------------------------------------------

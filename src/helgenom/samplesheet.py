@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from genomedb_contract.cpr import CPR_RE, looks_like_cpr
 from helgenom.paths import package_path
 
 __all__ = [
@@ -74,12 +75,8 @@ UNITS_REQUIRED = ("sample_id", "unit_id", "fq1", "fq2", "platform", "library")
 ID_COLUMNS = ("sample_id", "unit_id", "library")
 
 # ---- CPR numbers ---------------------------------------------------------------------------
-# DDMMYY-XXXX with a plausible day and month, or exactly ten digits not part of a longer run.
-# [0-9] rather than \d: \d would also match non-ASCII digits.
-_CPR_RE = re.compile(
-    r"(?<![0-9])(?:0[1-9]|[12][0-9]|3[01])(?:0[1-9]|1[0-2])[0-9]{2}-[0-9]{4}(?![0-9])"
-    r"|(?<![0-9])[0-9]{10}(?![0-9])"
-)
+# What looks like a CPR number is the contract's check (genomedb_contract.cpr), shared with
+# the genome database; looks_like_cpr is also importable from here.
 _CPR_FIX = (
     "Identifiers must be pseudonymised: CPR numbers are personal identifiers and must never "
     "appear in sample sheets, paths, logs or reports. Use the department's pseudonymous sample "
@@ -87,18 +84,9 @@ _CPR_FIX = (
 )
 
 
-def looks_like_cpr(text: str) -> bool:
-    """True if `text` contains something that looks like a Danish CPR number.
-
-    That is DDMMYY-XXXX (day 01-31, month 01-12, a hyphen and four digits) or exactly ten
-    consecutive digits that are not part of a longer run of digits.
-    """
-    return _CPR_RE.search(text) is not None
-
-
 def _mask(text: str) -> str:
     """`text` with the digits of every CPR-like substring replaced by '*'."""
-    return _CPR_RE.sub(lambda m: re.sub("[0-9]", "*", m.group()), text)
+    return CPR_RE.sub(lambda m: re.sub("[0-9]", "*", m.group()), text)
 
 
 # ---- problems ------------------------------------------------------------------------------

@@ -20,10 +20,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from genomedb_contract.crypto import iter_file, reencrypt_header
 from helgenom import __version__
 from helgenom.genomedb import access, admin, audit, ingest, reads, tokens
 from helgenom.genomedb.context import Context
-from helgenom.genomedb.crypto import iter_file, reencrypt_header
 from helgenom.genomedb.errors import GenomeDBError, bad_request, forbidden, not_found, too_large
 from helgenom.genomedb.naming import mask
 from helgenom.genomedb.tokens import Principal

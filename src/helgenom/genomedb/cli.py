@@ -88,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from helgenom.genomedb.crypto import generate_keypair
+    from genomedb_contract.crypto import generate_keypair
     from helgenom.genomedb.settings import Settings
 
     if args.keys_command == "public":
@@ -100,8 +100,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
+    from genomedb_contract.crypto import load_public_key
     from helgenom.genomedb import tokens
-    from helgenom.genomedb.crypto import load_public_key
 
     ctx = _context(args)
     if args.token_command == "list":
@@ -214,8 +214,8 @@ def cmd_gc(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from helgenom.genomedb.client import GenomeDBClient, read_token
-    from helgenom.genomedb.crypto import load_keypair, load_public_key
+    from genomedb_contract.client import GenomeDBClient, read_token
+    from genomedb_contract.crypto import load_keypair, load_public_key
 
     keys = load_keypair(Path(args.secret_key), _passphrase())
     with GenomeDBClient(args.url, read_token(args.token_file)) as client:

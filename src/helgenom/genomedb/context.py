@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from genomedb_contract.crypto import KeyPair, generate_keypair, load_keypair
 from helgenom.genomedb import audit
 from helgenom.genomedb.catalog import connect, create_schema
-from helgenom.genomedb.crypto import KeyPair, generate_keypair, load_keypair
 from helgenom.genomedb.settings import Settings
 from helgenom.genomedb.store import ObjectStore
 

@@ -23,15 +23,17 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
+from genomedb_contract.crypto import CryptError, encrypted_size, verify_and_digest
+from genomedb_contract.manifest import SCHEMA_SOURCE, canonical_json, manifest_problems
 from helgenom.genomedb.catalog import deposit_files, deposits, now, objects, samples, write_lock
 from helgenom.genomedb.context import Context
-from helgenom.genomedb.crypto import CryptError, encrypted_size, verify_and_digest
 from helgenom.genomedb.errors import (
     GenomeDBError,
     bad_request,
@@ -40,7 +42,6 @@ from helgenom.genomedb.errors import (
     not_found,
     too_large,
 )
-from helgenom.genomedb.manifest import canonical_json, content_sha256, manifest_problems
 from helgenom.genomedb.naming import (
     SERVICE_ID_RE,
     accession_for,
@@ -55,6 +56,7 @@ __all__ = [
     "UploadTarget",
     "accept_upload",
     "commit",
+    "content_sha256",
     "deposit_state",
     "open_deposit",
     "prepare_upload",
@@ -64,6 +66,12 @@ __all__ = [
 
 # Upper bound of a crypt4gh header with one data-key packet (124 bytes), with room to spare.
 MAX_HEADER_BYTES = 1024
+
+
+def content_sha256(files: Mapping[str, Mapping[str, Any]]) -> str:
+    """What makes two deposits of a sample the same: each file's key, size and SHA-256."""
+    content = {key: [int(f["size"]), f["sha256"]] for key, f in files.items()}
+    return hashlib.sha256(canonical_json(content)).hexdigest()
 
 
 # ---- samples ---------------------------------------------------------------------------------
@@ -219,7 +227,7 @@ def open_deposit(ctx: Context, principal: Principal, body: bytes) -> tuple[int, 
     problems = manifest_problems(manifest)
     if problems:
         raise bad_request(
-            "the manifest does not follow src/helgenom/schemas/manifest.schema.json "
+            f"the manifest does not follow {SCHEMA_SOURCE} "
             "(nothing was stored):\n  - " + "\n  - ".join(problems[:20])
         )
     files: dict[str, dict[str, Any]] = manifest["files"]

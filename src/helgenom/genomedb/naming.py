@@ -1,4 +1,5 @@
-"""Identifiers: validation, refusal and masking of CPR numbers, and the IDs the service makes.
+"""Identifiers: validation, refusal of CPR numbers (the check and masking are the contract's,
+genomedb_contract.cpr), and the IDs the service makes.
 
 Sample IDs, departments and projects are pseudonymous names chosen outside the database; a
 value that looks like a CPR number is refused and never echoed or logged. The IDs the service
@@ -11,8 +12,8 @@ import base64
 import re
 import secrets
 
+from genomedb_contract.cpr import looks_like_cpr, mask
 from helgenom.genomedb.errors import bad_request
-from helgenom.samplesheet import looks_like_cpr
 
 __all__ = [
     "FILE_KEY_RE",
@@ -38,11 +39,6 @@ CPR_MESSAGE = (
     "looks like a CPR number: identifiers must be pseudonymised (the value is not shown; use "
     "the department's pseudonymous ID)"
 )
-
-
-def mask(text: str) -> str:
-    """`text` with every digit replaced by '*' if it contains anything CPR-like, else as is."""
-    return re.sub(r"[0-9]", "*", text) if looks_like_cpr(text) else text
 
 
 def check_identifier(value: object, what: str) -> str:

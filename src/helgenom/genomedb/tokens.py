@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, insert, select, update
 
+from genomedb_contract.crypto import public_key_b64
 from helgenom.genomedb.catalog import now, principals, timestamp
-from helgenom.genomedb.crypto import public_key_b64
 from helgenom.genomedb.errors import bad_request, not_found
 from helgenom.genomedb.naming import check_identifier, new_id
 

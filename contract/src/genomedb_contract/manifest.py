@@ -1,5 +1,6 @@
-"""The submission manifest: its JSON schema (src/helgenom/schemas/manifest.schema.json), the
-checks a schema cannot express, and the digests that identify a deposit's content.
+"""The deposit manifest: its JSON schema (manifest.schema.json, package data of this
+package), the checks a schema cannot express, canonical JSON, and building a manifest from a
+sample's files.
 
 Used by both sides: the pipeline builds and validates a manifest (helgenom.export), the
 database validates it again on deposit.
@@ -7,29 +8,41 @@ database validates it again on deposit.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import cache
+from importlib.resources import files as package_files
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from helgenom.genomedb.naming import looks_like_cpr, mask
-from helgenom.paths import package_path
+from genomedb_contract.cpr import looks_like_cpr, mask
+from genomedb_contract.crypto import file_digests
 
 __all__ = [
     "MANIFEST_SCHEMA",
+    "SCHEMA_SOURCE",
+    "DepositError",
+    "build_manifest",
     "canonical_json",
-    "content_sha256",
     "digest_fields",
+    "iso_time",
     "manifest_problems",
 ]
 
-MANIFEST_SCHEMA = package_path("schemas", "manifest.schema.json")
+MANIFEST_SCHEMA = package_files("genomedb_contract") / "manifest.schema.json"
+# Where the schema is kept (named in messages about a manifest that does not follow it).
+SCHEMA_SOURCE = "contract/src/genomedb_contract/manifest.schema.json"
 # A schema pattern of hex digests ("^[0-9a-f]{64}$", "^([0-9a-f]{40}|unknown)$", ...).
 _HEX_PATTERN = re.compile(r"\^\(?\[0-9a-f\]\{[0-9]+\}")
+
+
+class DepositError(RuntimeError):
+    """A deposit cannot be made (its manifest, its files, or the database's answer); str()
+    says why and what to do."""
 
 
 @cache
@@ -113,7 +126,56 @@ def manifest_problems(manifest: Any) -> list[str]:
     return problems
 
 
-def content_sha256(files: Mapping[str, Mapping[str, Any]]) -> str:
-    """What makes two deposits of a sample the same: each file's key, size and SHA-256."""
-    content = {key: [int(f["size"]), f["sha256"]] for key, f in files.items()}
-    return hashlib.sha256(canonical_json(content)).hexdigest()
+def iso_time(moment: datetime) -> str:
+    """A moment as the manifest writes it: UTC, to the second, e.g. 2026-11-26T08:00:00Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_manifest(
+    sample_id: str,
+    files: Mapping[str, str | Path],
+    provenance: Mapping[str, Any],
+    *,
+    qc_gate: Mapping[str, Any],
+    key: str | None = None,
+) -> dict[str, Any]:
+    """The submission manifest of a sample, validated against the schema.
+
+    `files` maps manifest keys (cram, crai, vcf, vcf_tbi, gvcf, gvcf_tbi, qc_*, report_*) to
+    paths; `qc_gate` is the manifest's qc_gate block (helgenom.export.qc_gate_record); `key`
+    the deposit's idempotency key (helgenom.export.deposit_key), if any. Raises DepositError
+    listing every problem.
+    """
+    if looks_like_cpr(sample_id):
+        raise DepositError(
+            "the sample ID looks like a CPR number: identifiers must be pseudonymised "
+            "(the value is not shown)"
+        )
+    missing = [str(Path(p)) for p in files.values() if not Path(p).is_file()]
+    if missing:
+        raise DepositError(f"files to deposit do not exist: {', '.join(missing)}")
+    entries = {}
+    for name, path in sorted(files.items()):
+        digests = file_digests(path)
+        entries[name] = {
+            "filename": Path(path).name,
+            "size": digests.size,
+            "sha256": digests.sha256,
+            "md5": digests.md5,
+        }
+    manifest = {
+        "schema_version": 1,
+        "sample_id": sample_id,
+        "created": iso_time(datetime.now(UTC)),
+        "qc_gate": dict(qc_gate),
+        "provenance": dict(provenance),
+        "files": entries,
+    }
+    if key is not None:
+        manifest["deposit_key"] = key
+    problems = manifest_problems(manifest)
+    if problems:
+        raise DepositError(
+            f"the manifest does not follow {SCHEMA_SOURCE}:\n  - " + "\n  - ".join(problems)
+        )
+    return manifest
