@@ -25,15 +25,15 @@ import gzip
 import os
 import sys
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pysam
 from numpy.typing import NDArray
+
+from helgenom.fileio import atomic_paths, atomic_write_text
 
 __all__ = [
     "DEFAULT_SAMPLES",
@@ -176,29 +176,8 @@ def _max_run(seq: str) -> int:
     return best
 
 
-@contextmanager
-def _atomic(*paths: Path) -> Iterator[list[Path]]:
-    """Yield temporary paths next to ``paths``; rename each onto its path, in order, on success.
-
-    Nothing is renamed if the body raises, and the temporary files never outlive the block.
-    """
-    token = f"{os.getpid()}.{uuid.uuid4().hex[:8]}"
-    tmps = []
-    for path in paths:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmps.append(path.with_name(f".{path.name}.{token}.tmp"))
-    try:
-        yield tmps
-        for tmp, path in zip(tmps, paths, strict=True):
-            os.replace(tmp, path)
-    finally:
-        for tmp in tmps:
-            tmp.unlink(missing_ok=True)
-
-
 def _write_text(path: Path, text: str) -> None:
-    with _atomic(path) as (tmp,):
-        tmp.write_text(text, encoding="ascii")
+    atomic_write_text(path, text, encoding="ascii")
 
 
 # --------------------------------------------------------------------------------------------
@@ -504,7 +483,7 @@ def _fastq_bytes(
 
 
 def _write_gzip(path: Path, data: bytes) -> None:
-    with _atomic(path) as (tmp,), open(tmp, "wb") as raw:
+    with atomic_paths(path) as (tmp,), open(tmp, "wb") as raw:
         # filename="" and mtime=0 keep the gzip header free of names and times.
         gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=4, mtime=0)
         with gz:
@@ -523,7 +502,7 @@ def _write_fasta(path: Path, names: Sequence[str], contigs: Sequence[NDArray[np.
         lines.append(f">{name}")
         lines += [seq[i : i + FASTA_LINE_WIDTH] for i in range(0, len(seq), FASTA_LINE_WIDTH)]
     fai = path.with_name(path.name + ".fai")
-    with _atomic(path, fai) as (tmp, tmp_fai):
+    with atomic_paths(path, fai) as (tmp, tmp_fai):
         tmp.write_text("\n".join(lines) + "\n", encoding="ascii")
         pysam.faidx(str(tmp))  # writes <tmp>.fai
         os.replace(tmp.with_name(tmp.name + ".fai"), tmp_fai)
@@ -552,7 +531,7 @@ def _write_truth_vcf(
         for v in variants
     ]
     tbi = path.with_name(path.name + ".tbi")
-    with _atomic(path, tbi) as (tmp_gz, tmp_tbi):
+    with atomic_paths(path, tbi) as (tmp_gz, tmp_tbi):
         plain = tmp_gz.with_name(tmp_gz.name + ".vcf")
         try:
             plain.write_text("\n".join(header + records) + "\n", encoding="ascii")

@@ -35,6 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from helgenom.fileio import atomic_write_text
+
 STATE_DIR = ".helgenom"
 LEASE = f"{STATE_DIR}/lease.json"
 OUTPUTS = f"{STATE_DIR}/outputs.tsv"
@@ -62,16 +64,6 @@ class FailoverError(RuntimeError):
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 # ---- the site lease ---------------------------------------------------------------------------
@@ -141,7 +133,7 @@ def hold_lease(run_dir: Path, site: str) -> Lease:
     lease = check_lease(run_dir, site)
     if lease is None:
         lease = Lease(site, 1, _now())
-        _write_atomic(Path(run_dir) / LEASE, lease.to_json())
+        atomic_write_text(Path(run_dir) / LEASE, lease.to_json())
     return lease
 
 
@@ -172,7 +164,7 @@ def take_over(run_dir: Path, site: str, reason: str) -> Lease:
         ended = {"site": old.site, "epoch": old.epoch, "since": old.since}
         history = (*old.history, {**ended, "ended": _now(), "reason": reason})
     lease = Lease(site, (old.epoch if old else 0) + 1, _now(), history)
-    _write_atomic(Path(run_dir) / LEASE, lease.to_json())
+    atomic_write_text(Path(run_dir) / LEASE, lease.to_json())
     return lease
 
 
@@ -186,7 +178,7 @@ def fence(primary_run_dir: Path, lease: Lease) -> bool:
                 f"{primary_run_dir} holds a newer lease ({current.token}) than {lease.token}"
             )
         fenced = Lease(lease.site, lease.epoch, lease.since, lease.history, fenced=True)
-        _write_atomic(Path(primary_run_dir) / LEASE, fenced.to_json())
+        atomic_write_text(Path(primary_run_dir) / LEASE, fenced.to_json())
     except OSError:
         return False
     return True
@@ -420,7 +412,7 @@ def record_process(run_dir: Path, site: str, pid: int, snakemake_pgid: int | Non
     data = {"site": site, "host": socket.gethostname(), "pid": pid, "started": _now()}
     if snakemake_pgid is not None:
         data["snakemake_pgid"] = snakemake_pgid
-    _write_atomic(Path(run_dir) / PROCESS, json.dumps(data) + "\n")
+    atomic_write_text(Path(run_dir) / PROCESS, json.dumps(data) + "\n")
 
 
 def _alive(pid: int) -> bool:

@@ -42,6 +42,8 @@ from zoneinfo import ZoneInfo
 from snakemake_interface_scheduler_plugins.base import SchedulerBase
 from snakemake_interface_scheduler_plugins.settings import SchedulerSettingsBase
 
+from helgenom.fileio import atomic_write_text
+
 LOCAL_TZ = ZoneInfo("Europe/Copenhagen")
 RUN_STATE = Path(".helgenom") / "run.json"
 
@@ -97,10 +99,7 @@ def run_start(workdir: Path = Path(), *, now: datetime | None = None) -> datetim
     if path.exists():
         return datetime.fromisoformat(json.loads(path.read_text())["started"])
     started = (now or datetime.now(UTC)).astimezone(UTC)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"started": started.isoformat()}) + "\n")
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps({"started": started.isoformat()}) + "\n")
     return started
 
 

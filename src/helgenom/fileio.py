@@ -1,0 +1,72 @@
+"""Writing files atomically: a reader (another job, the other site, a rerun after a crash) sees
+either the old file or the complete new one, never a part.
+
+Each file is written to a temporary file in its own folder (so the rename stays on one file
+system), flushed to disk (fsync) and renamed onto its name (os.replace). On any error, and on
+an interrupt, the temporary file is removed and the old file (if any) is left as it was.
+Folders are created as needed.
+
+* `atomic_write_text`, `atomic_write_bytes`: the content is at hand.
+* `atomic_paths`: a tool writes the file(s) by name (pysam, gzip): the block gets temporary
+  paths and writes them; on success each is renamed onto its path, in the order given.
+
+Without `mode` a new file gets the permissions `open()` would give it (0666 less the umask).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def _temporary_name(path: Path) -> Path:
+    """A hidden, unique name beside `path` (pid and a random token: no two writers share it)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+@contextmanager
+def atomic_paths(*paths: str | Path) -> Iterator[list[Path]]:
+    """Yield temporary paths beside `paths` for the block to write; on success fsync each and
+    rename it onto its path, in order. Nothing is renamed if the block raises, and the
+    temporary files never outlive the block."""
+    targets = [Path(p) for p in paths]
+    temporaries = []
+    for target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporaries.append(_temporary_name(target))
+    try:
+        yield temporaries
+        for temporary in temporaries:
+            _fsync(temporary)
+        for temporary, target in zip(temporaries, targets, strict=True):
+            os.replace(temporary, target)
+    finally:
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, mode: int | None = None) -> Path:
+    """Write `data` to `path` atomically; `mode` (e.g. 0o600) sets the file's permissions."""
+    path = Path(path)
+    with atomic_paths(path) as (temporary,):
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as handle:
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+    return path
+
+
+def atomic_write_text(
+    path: str | Path, text: str, *, encoding: str = "utf-8", mode: int | None = None
+) -> Path:
+    """Write `text` to `path` atomically (see atomic_write_bytes)."""
+    return atomic_write_bytes(path, text.encode(encoding), mode=mode)
