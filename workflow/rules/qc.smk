@@ -4,7 +4,7 @@
 
 import re  # noqa: E402
 
-from helgenom.qc import OverrideError, check_qc_config  # noqa: E402
+from helgenom.qc.gate import OverrideError, check_qc_config  # noqa: E402
 from helgenom.report.coverage import quantize_env, quantize_spec  # noqa: E402
 from helgenom.report.panels import PanelError, assign_panels  # noqa: E402
 
@@ -140,7 +140,7 @@ rule coverage_summary:
     resources:
         **job_resources("small"),
     run:
-        from helgenom.qc import read_mosdepth, write_coverage_mqc
+        from helgenom.qc.gate import read_mosdepth, write_coverage_mqc
 
         summaries = {
             sample: read_mosdepth(s, d, params.thresholds)
@@ -164,7 +164,7 @@ rule coverage_regions:
     resources:
         **job_resources("scan"),
     run:
-        from helgenom.qc import write_coverage_regions
+        from helgenom.qc.gate import write_coverage_regions
 
         configured = config["qc"]["coverage_regions"]
         scope = write_coverage_regions(input.fa, output.bed, output.acgt, configured)
@@ -193,7 +193,7 @@ rule qc_metrics:
     resources:
         **job_resources("scan"),
     run:
-        from helgenom.qc import collect_metrics, coverage_scope, write_json
+        from helgenom.qc.gate import collect_metrics, coverage_scope, write_json
 
         metrics = collect_metrics(
             sample_id=wildcards.sample,
@@ -232,7 +232,7 @@ rule qc_gate:
     resources:
         **job_resources("small"),
     run:
-        from helgenom.qc import gate, overrides_for, read_json, verdict, write_json
+        from helgenom.qc.gate import gate, overrides_for, read_json, verdict, write_json
 
         result = gate(
             read_json(input.metrics),
@@ -261,7 +261,7 @@ rule qc_gate_summary:
     resources:
         **job_resources("small"),
     run:
-        from helgenom.qc import read_json, write_gate_mqc
+        from helgenom.qc.gate import read_json, write_gate_mqc
 
         gates = [read_json(path) for path in input]
         write_gate_mqc(gates, params.thresholds, params.analysis, output[0])

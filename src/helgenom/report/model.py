@@ -25,7 +25,7 @@ import yaml
 
 from helgenom import __version__
 from helgenom.paths import package_path
-from helgenom.qc import verdict
+from helgenom.qc.gate import verdict
 from helgenom.report.coverage import panel_coverage, panel_totals
 from helgenom.report.panels import Panel
 from helgenom.report.variants import read_panel_variants, vcf_is_annotated
