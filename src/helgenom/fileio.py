@@ -1,5 +1,7 @@
-"""Writing files atomically: a reader (another job, the other site, a rerun after a crash) sees
-either the old file or the complete new one, never a part.
+"""Writing files atomically, and the JSON files the rules hand on.
+
+Atomic writes: a reader (another job, the other site, a rerun after a crash) sees either the
+old file or the complete new one, never a part.
 
 Each file is written to a temporary file in its own folder (so the rename stays on one file
 system), flushed to disk (fsync) and renamed onto its name (os.replace). On any error, and on
@@ -11,15 +13,21 @@ Folders are created as needed.
   paths and writes them; on success each is renamed onto its path, in the order given.
 
 Without `mode` a new file gets the permissions `open()` would give it (0666 less the umask).
+
+`write_json`/`read_json`: the JSON a rule writes for the next one (QC metrics, gate results):
+indented, keys in the given order, no NaN; written in place, as a rule's output (Snakemake
+removes the outputs of a job that fails).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def _temporary_name(path: Path) -> Path:
@@ -70,3 +78,11 @@ def atomic_write_text(
 ) -> Path:
     """Write `text` to `path` atomically (see atomic_write_bytes)."""
     return atomic_write_bytes(path, text.encode(encoding), mode=mode)
+
+
+def write_json(data: Any, out: str | Path) -> None:
+    Path(out).write_text(json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text())

@@ -45,7 +45,7 @@ def test_base_subject_and_value_error() -> None:
 
 
 def test_named_errors_keep_their_message() -> None:
-    from helgenom.qc.gate import OverrideError
+    from helgenom.qc.overrides import OverrideError
 
     assert issubclass(PanelError, ProblemsError) and issubclass(OverrideError, ProblemsError)
     assert str(PanelError(["p.bed:1: x"])) == "1 problem(s) in the gene panels:\n  - p.bed:1: x"

@@ -4,7 +4,8 @@
 
 import re  # noqa: E402
 
-from helgenom.qc.gate import OverrideError, check_qc_config  # noqa: E402
+from helgenom.qc.gate import check_qc_config  # noqa: E402
+from helgenom.qc.overrides import OverrideError  # noqa: E402
 from helgenom.report.coverage import quantize_env, quantize_spec  # noqa: E402
 from helgenom.report.panels import PanelError, assign_panels  # noqa: E402
 
@@ -140,7 +141,8 @@ rule coverage_summary:
     resources:
         **job_resources("small"),
     run:
-        from helgenom.qc.gate import read_mosdepth, write_coverage_mqc
+        from helgenom.qc.coverage import write_coverage_mqc
+        from helgenom.qc.parsers import read_mosdepth
 
         summaries = {
             sample: read_mosdepth(s, d, params.thresholds)
@@ -164,7 +166,7 @@ rule coverage_regions:
     resources:
         **job_resources("scan"),
     run:
-        from helgenom.qc.gate import write_coverage_regions
+        from helgenom.qc.coverage import write_coverage_regions
 
         configured = config["qc"]["coverage_regions"]
         scope = write_coverage_regions(input.fa, output.bed, output.acgt, configured)
@@ -193,7 +195,9 @@ rule qc_metrics:
     resources:
         **job_resources("scan"),
     run:
-        from helgenom.qc.gate import collect_metrics, coverage_scope, write_json
+        from helgenom.fileio import write_json
+        from helgenom.qc.coverage import coverage_scope
+        from helgenom.qc.gate import collect_metrics
 
         metrics = collect_metrics(
             sample_id=wildcards.sample,
@@ -232,7 +236,9 @@ rule qc_gate:
     resources:
         **job_resources("small"),
     run:
-        from helgenom.qc.gate import gate, overrides_for, read_json, verdict, write_json
+        from helgenom.fileio import read_json, write_json
+        from helgenom.qc.gate import gate, verdict
+        from helgenom.qc.overrides import overrides_for
 
         result = gate(
             read_json(input.metrics),
@@ -261,7 +267,8 @@ rule qc_gate_summary:
     resources:
         **job_resources("small"),
     run:
-        from helgenom.qc.gate import read_json, write_gate_mqc
+        from helgenom.fileio import read_json
+        from helgenom.qc.gate import write_gate_mqc
 
         gates = [read_json(path) for path in input]
         write_gate_mqc(gates, params.thresholds, params.analysis, output[0])

@@ -74,7 +74,7 @@ rule report_json:
     resources:
         **job_resources("small"),
     run:
-        from helgenom.qc.gate import read_json
+        from helgenom.fileio import read_json
         from helgenom.report import build_report, write_report
 
         s = SAMPLES[wildcards.sample]
