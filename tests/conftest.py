@@ -1,4 +1,14 @@
-"""Shared fixtures: paths to the repository and to the real GIAB test data."""
+"""Shared fixtures and the test tiers.
+
+Tiers are folders (tests/unit, tests/workflow, tests/e2e, tests/slurm; the genome database's
+own tests under services/genomedb/tests/unit and .../service): every test gets its tier's
+marker from its folder, so `-m unit` or `scripts/test.sh unit` selects a tier.
+
+Parallel runs (pytest-xdist, `--dist loadgroup`): tests of one module stay on one worker so
+that its module fixtures (pipeline runs) are made once; a module may put itself into a larger
+group with `XDIST_GROUP = "name"` (the tests on one Slurm cluster share the cluster's queue,
+accounts and accounting, so they run one after the other on one worker).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +20,33 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 TESTDATA = Path(os.environ.get("HELGENOM_TESTDATA", REPO.parent / "shared" / "testdata"))
 GIAB = TESTDATA / "giab-na12878-chr20"
+
+# Folder name -> tier marker (the service's tests of a running server are end to end).
+TIERS = {"unit": "unit", "workflow": "workflow", "e2e": "e2e", "slurm": "slurm", "service": "e2e"}
+
+
+def tier_of(path: Path) -> str | None:
+    """The tier of a test file: the first folder below a `tests` folder that names one."""
+    parts = path.parts
+    for index, part in enumerate(parts[:-1]):
+        if part == "tests" and index + 1 < len(parts) - 1:
+            return TIERS.get(parts[index + 1])
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its hook is registered later)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(Path(str(item.path)))
+        if tier is None:
+            raise pytest.UsageError(
+                f"{item.nodeid}: a test must live in a tier folder ({', '.join(TIERS)})"
+            )
+        item.add_marker(getattr(pytest.mark, tier))
+        if item.get_closest_marker("xdist_group") is None:
+            module = item.module
+            group = getattr(module, "XDIST_GROUP", None) or (module.__name__ if module else tier)
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

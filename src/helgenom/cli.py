@@ -7,8 +7,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -34,7 +35,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{path}: config file does not exist", file=sys.stderr)
             return 2
     config = read_config_files(files)
-    from helgenom.qc import OverrideError, check_qc_config
+    from helgenom.qc.gate import check_qc_config
+    from helgenom.qc.overrides import OverrideError
     from helgenom.report.panels import PanelError, assign_panels
 
     try:
@@ -59,6 +61,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 # The demo's QC thresholds (synthetic data are not a human genome; see the file).
 DEMO_CONFIG = REPO / "resources" / "demo" / "config.yaml"
+DEMO_NEEDS_GENOMEDB = (
+    "helgenom demo: the demo deposits its samples into an embedded national genome database, "
+    "and the genome database service (distribution genomedb) is not installed. Install it: "
+    "pip install -e ./contract -e ./services/genomedb (in a checkout; bash scripts/setup.sh "
+    "does it), or pip install 'helgenom[demo]'. Or run the demo without the deposit: "
+    "helgenom demo --no-export"
+)
+
+
+def _demo_database() -> Callable[..., Any] | None:
+    """genomedb.service.embedded_database; None, and why on stderr, when the genome database
+    service is not installed (the pipeline does not depend on it, only its demo does)."""
+    try:
+        from genomedb.service import embedded_database
+    except ModuleNotFoundError as error:
+        if error.name not in ("genomedb", "genomedb.service"):
+            raise  # genomedb is there but broken: not a missing install
+        print(DEMO_NEEDS_GENOMEDB, file=sys.stderr)
+        return None
+    return embedded_database
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -66,6 +88,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from helgenom.demo import demo_paths, generate_demo
     from helgenom.truth import compare
 
+    embedded_database = None if args.no_export else _demo_database()
+    if embedded_database is None and not args.no_export:
+        return 1
     workdir = Path(args.directory).resolve()
     marker = workdir / "demo" / ".complete"
     if marker.exists():
@@ -75,11 +100,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         data = generate_demo(workdir / "demo")
         marker.write_text("ok\n")
     configs = [str(REPO / "config.yaml"), str(DEMO_CONFIG)]
-    if args.no_export:
+    if embedded_database is None:
         status = _run_demo(workdir, configs, args.cores)
     else:
-        from helgenom.genomedb.service import embedded_database
-
         home = workdir / "demo" / "genomedb"
         with embedded_database(home, department="demo-lab") as db:
             print(f"helgenom demo: genome database (embedded, SQLite) at {db.url}, home {home}")

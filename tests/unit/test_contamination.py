@@ -9,7 +9,7 @@ import numpy as np
 import pysam
 import pytest
 
-from helgenom.qc import AlleleCounts, estimate_contamination, read_allele_counts
+from helgenom.qc.sex_contamination import AlleleCounts, estimate_contamination, read_allele_counts
 
 
 def simulate(

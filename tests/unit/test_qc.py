@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from helgenom.qc import read_mosdepth, write_coverage_mqc
+from helgenom.qc.coverage import write_coverage_mqc
+from helgenom.qc.parsers import read_mosdepth
 
 
 def _mosdepth_files(tmp_path: Path) -> tuple[Path, Path]:

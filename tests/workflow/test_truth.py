@@ -1,3 +1,5 @@
+"""Truth comparison with bcftools norm on tiny VCFs: counting, normalisation, haplotype matching."""
+
 from __future__ import annotations
 
 import json
@@ -8,12 +10,7 @@ import pytest
 
 from helgenom.truth import (
     Comparison,
-    Variant,
-    apply_edits,
     compare,
-    in_regions,
-    read_bed,
-    truth_span,
     write_report,
     write_validation_mqc,
 )
@@ -105,15 +102,6 @@ def test_regions_restrict_both_sets(tmp_path: Path, ref: Path) -> None:
     result = compare(query, truth, ref, bed)
     assert result.total().tp == result.total().fp == result.total().fn == 0
     assert '"recall": 1.0' in result.to_json()
-
-
-def test_bed_is_zero_based_half_open(tmp_path: Path) -> None:
-    bed = tmp_path / "r.bed"
-    bed.write_text("track name=x\nc1\t9\t20\n")
-    regions = read_bed(bed)
-    assert not in_regions(regions, "c1", 9)
-    assert in_regions(regions, "c1", 10) and in_regions(regions, "c1", 20)
-    assert not in_regions(regions, "c1", 21) and not in_regions(regions, "c2", 10)
 
 
 # ---- haplotype-aware matching: one hand-made case per representation difference ----------
@@ -217,11 +205,6 @@ def test_representation_differences(tmp_path: Path, ref2: Path, case: str) -> No
     assert _counts(_compare2(tmp_path, ref2, truth, query)) == expected
 
 
-def test_cases_sit_on_the_reference() -> None:
-    assert REF2[12:17] == "ACGTC" and REF2[27] == "A" and REF2[29] == "G" and REF2[33] == "T"
-    assert REF2[40:46] == "Gaaaac" and REF2[70:87] == "TC" + "A" * 13 + "GT"
-
-
 def test_mismatch_lists_name_the_variants(tmp_path: Path, ref2: Path) -> None:
     truth, query, _ = CASES["half_of_multiallelic"]
     result = _compare2(tmp_path, ref2, truth, query)
@@ -267,14 +250,6 @@ def test_matching_ignores_regions_counting_does_not(tmp_path: Path, ref2: Path) 
     assert _counts(result) == {"indel": (1, 0, 0, 0, 1)}
 
 
-def test_apply_edits_rejects_overlaps() -> None:
-    ref = "ACGTACGT"
-    assert apply_edits(ref, 10, [(11, 12, "G"), (13, 13, "TT")]) == "AGGTTTACGT"
-    assert apply_edits(ref, 10, [(11, 13, ""), (12, 13, "A")]) is None  # SNP in a deletion
-    assert apply_edits(ref, 10, [(13, 13, "A"), (13, 13, "C")]) is None  # two insertions
-    assert apply_edits(ref, 10, [(13, 13, "A"), (13, 14, "C")]) == "ACGACACGT"
-
-
 def test_reports_tsv_json_and_multiqc_table(tmp_path: Path, ref2: Path) -> None:
     truth, query, _ = CASES["half_of_multiallelic"]
     result = _compare2(tmp_path, ref2, truth, query)
@@ -293,11 +268,3 @@ def test_reports_tsv_json_and_multiqc_table(tmp_path: Path, ref2: Path) -> None:
     values = dict(zip(header.split("\t"), row.split("\t"), strict=True))
     assert values["Sample"] == "S1" and values["snp_recall"] == "0.5000"
     assert values["fn"] == "1" and values["span_snp_recall"] == "0.5000"
-
-
-def test_truth_span_and_merged_bed(tmp_path: Path) -> None:
-    variants = [Variant("c1", 20, "A", "G", 1), Variant("c1", 5, "A", "G", 2)]
-    assert truth_span(variants) == {"c1": [(4, 20)]}
-    bed = tmp_path / "r.bed"
-    bed.write_text("c1\t10\t20\nc1\t15\t30\nc1\t40\t50\n")
-    assert read_bed(bed) == {"c1": [(10, 30), (40, 50)]}

@@ -11,25 +11,19 @@ import pytest
 import yaml
 
 from helgenom.config import validate_config
-from helgenom.qc import (
-    METRICS,
-    Override,
+from helgenom.qc.coverage import read_acgt, write_coverage_regions
+from helgenom.qc.gate import METRICS, evaluate, gate, threshold_text, verdict, write_gate_mqc
+from helgenom.qc.overrides import Override
+from helgenom.qc.parsers import (
     SummaryRow,
-    evaluate,
-    gate,
-    infer_sex,
-    read_acgt,
     read_bcftools_stats,
     read_flagstat,
     read_markdup,
     read_region_coverage,
-    threshold_text,
-    verdict,
-    write_coverage_regions,
-    write_gate_mqc,
 )
+from helgenom.qc.sex_contamination import infer_sex
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BASE = {"samples": "s", "units": "u", "reference": {"fasta": "r", "build": "b"}}
 FLAGSTAT = """51700 + 0 in total (QC-passed reads + QC-failed reads)
 51678 + 0 primary

@@ -78,7 +78,7 @@ def test_giab_run_through_site_profile(
 def test_failed_job_is_retried_with_more_memory_then_fails_clearly(
     cluster: None, tmp_path: Path
 ) -> None:
-    workflow = REPO / "tests" / "slurm_workflows" / "retry.smk"
+    workflow = REPO / "tests" / "slurm" / "workflows" / "retry.smk"
     since = since_now()
     ok = _site_run("abacus", tmp_path, "--snakefile", str(workflow), "--config", "site=abacus")
     assert (tmp_path / "done" / "needs_memory.txt").exists(), ok.stdout

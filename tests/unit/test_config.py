@@ -7,7 +7,7 @@ import yaml
 
 from helgenom.config import ConfigError, check_validation, validate_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_shipped_config_is_valid() -> None:

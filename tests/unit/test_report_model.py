@@ -12,7 +12,8 @@ import pysam
 import pytest
 
 from helgenom.config import validate_config
-from helgenom.qc import Override, gate
+from helgenom.qc.gate import gate
+from helgenom.qc.overrides import Override
 from helgenom.report import (
     FOR_INTERPRETATION,
     NO_FINDINGS,
