@@ -30,11 +30,13 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.helgenom-installed
-# Three distributions, each editable: the contract the pipeline shares with the genome
-# database (./contract, genomedb-contract), then the pipeline (helgenom, with its tests).
-# They are installed in one pip call, so that genomedb-contract comes from this checkout and
-# is never looked up in a package index. Reinstalled when any pyproject.toml is newer.
-PROJECTS=(contract .)
+# Three distributions, each editable, in this order: the contract the pipeline and the genome
+# database share (./contract, genomedb-contract), the genome database service
+# (./services/genomedb, genomedb: the demo deposits into it, the tests run it), and the
+# pipeline with its tests (helgenom[test]). One pip call, so that genomedb-contract and
+# genomedb come from this checkout and are never looked up in a package index. Reinstalled
+# when any of the three pyproject.toml files is newer than the stamp.
+PROJECTS=(contract services/genomedb .)
 reinstall=0
 for project in "${PROJECTS[@]}"; do
   if [ ! -f "$stamp" ] || [ "$project/pyproject.toml" -nt "$stamp" ]; then
@@ -44,6 +46,6 @@ done
 if ((reinstall)); then
   echo "setup: installing Python packages into .venv"
   .venv/bin/pip install --quiet --upgrade pip
-  .venv/bin/pip install --quiet -e ./contract -e ".[test]"
+  .venv/bin/pip install --quiet -e ./contract -e ./services/genomedb -e ".[test]"
   touch "$stamp"
 fi

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 PY=.venv/bin/python
 [ -x "$PY" ] || bash scripts/setup.sh
 HOME_DIR=demo/genomedb
-DB=("$PY" -m helgenom.genomedb --home "$HOME_DIR")
+DB=("$PY" -m genomedb --home "$HOME_DIR")
 if [ ! -f demo/samples.tsv ] || [ ! -f "$HOME_DIR/config.json" ]; then
   echo "genomedb demo: run 'bash scripts/demo.sh' first (no demo deposits yet)" >&2
   exit 1

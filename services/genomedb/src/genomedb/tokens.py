@@ -25,10 +25,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, insert, select, update
 
+from genomedb.catalog import now, principals, timestamp
+from genomedb.errors import bad_request, not_found
+from genomedb.naming import check_identifier, new_id
 from genomedb_contract.crypto import public_key_b64
-from helgenom.genomedb.catalog import now, principals, timestamp
-from helgenom.genomedb.errors import bad_request, not_found
-from helgenom.genomedb.naming import check_identifier, new_id
 
 __all__ = ["ROLES", "Principal", "authenticate", "issue", "list_principals", "revoke"]
 

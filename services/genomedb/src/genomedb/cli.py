@@ -1,18 +1,23 @@
-"""The genome database's command line, run on the server:
+"""The genome database's command line, run on the server (`genomedb`, or `python -m genomedb`):
 
-    python -m helgenom.genomedb [--home DIR] init [--database-url URL] [--max-file-bytes N]
-    python -m helgenom.genomedb serve [--host 127.0.0.1] [--port 8000]
-    python -m helgenom.genomedb keys public | keys generate --secret F --public F
-    python -m helgenom.genomedb token issue --role R --name N [--department D]
-                                [--project P ...] [--public-key F] [--expires-days N] [--out F]
-    python -m helgenom.genomedb token list | token revoke ID
-    python -m helgenom.genomedb project add-sample --project P --accession A
-    python -m helgenom.genomedb delete --accession A --reason TEXT
-    python -m helgenom.genomedb verify-audit
-    python -m helgenom.genomedb backup --to DIR | verify-backup DIR | restore --from DIR
-    python -m helgenom.genomedb gc [--older-than-hours H]
-    python -m helgenom.genomedb fetch --url URL --token-file F --object-id ID
-                                --secret-key F --db-public-key F --out FILE
+    genomedb [--home DIR] init [--database-url URL] [--max-file-bytes N]
+    genomedb serve [--host 127.0.0.1] [--port 8000]
+    genomedb keys public | keys generate --secret F --public F
+    genomedb token issue --role R --name N [--department D]
+                         [--project P ...] [--public-key F] [--expires-days N] [--out F]
+    genomedb token list | token revoke ID
+    genomedb project add-sample --project P --accession A
+    genomedb delete --accession A --reason TEXT
+    genomedb verify-audit
+    genomedb backup --to DIR | verify-backup DIR | restore --from DIR
+    genomedb gc [--older-than-hours H]
+
+Two commands are clients of a running database (genomedb_contract.client), usable anywhere:
+
+    genomedb fetch --url URL --token-file F --object-id ID
+                   --secret-key F --db-public-key F --out FILE
+    genomedb deposit --url URL --token-file F --manifest FILE --files KEY=PATH ...
+                     --db-public-key F --out RECEIPT [--retries N]
 
 The home is --home or HELGENOM_GENOMEDB_HOME (default ./genomedb). Every administrative
 command leaves an entry in the audit log. Exit status: 0 done, 1 refused or failed.
@@ -28,8 +33,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from helgenom.genomedb.errors import GenomeDBError
-from helgenom.genomedb.settings import DEFAULT_MAX_FILE_BYTES, default_home
+from genomedb.errors import GenomeDBError
+from genomedb.settings import DEFAULT_MAX_FILE_BYTES, default_home
 
 __all__ = ["main"]
 
@@ -39,7 +44,7 @@ def _print(value: Any) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from helgenom.genomedb.context import init_home
+    from genomedb.context import init_home
 
     ctx = init_home(
         args.home,
@@ -63,7 +68,7 @@ def _passphrase() -> str | None:
 
 
 def _context(args: argparse.Namespace) -> Any:
-    from helgenom.genomedb.context import Context
+    from genomedb.context import Context
 
     return Context.open(args.home)
 
@@ -71,7 +76,7 @@ def _context(args: argparse.Namespace) -> Any:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from helgenom.genomedb.app import create_app
+    from genomedb.app import create_app
 
     app = create_app(_context(args))
     uvicorn.run(
@@ -88,8 +93,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
+    from genomedb.settings import Settings
     from genomedb_contract.crypto import generate_keypair
-    from helgenom.genomedb.settings import Settings
 
     if args.keys_command == "public":
         print(Settings.load(args.home).public_key.read_text(), end="")
@@ -100,8 +105,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
+    from genomedb import tokens
     from genomedb_contract.crypto import load_public_key
-    from helgenom.genomedb import tokens
 
     ctx = _context(args)
     if args.token_command == "list":
@@ -144,7 +149,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_project(args: argparse.Namespace) -> int:
-    from helgenom.genomedb.admin import add_to_project
+    from genomedb.admin import add_to_project
 
     ctx = _context(args)
     result = add_to_project(ctx, "cli", args.project, args.accession)
@@ -154,7 +159,7 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from helgenom.genomedb.admin import delete_sample
+    from genomedb.admin import delete_sample
 
     ctx = _context(args)
     tombstone = delete_sample(ctx, "cli", args.accession, args.reason)
@@ -164,7 +169,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_audit(args: argparse.Namespace) -> int:
-    from helgenom.genomedb import audit
+    from genomedb import audit
 
     ctx = _context(args)
     with ctx.engine.connect() as conn:
@@ -176,7 +181,7 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from helgenom.genomedb.backup import backup
+    from genomedb.backup import backup
 
     ctx = _context(args)
     report = backup(ctx, Path(args.to))
@@ -186,7 +191,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_backup(args: argparse.Namespace) -> int:
-    from helgenom.genomedb.backup import verify_backup
+    from genomedb.backup import verify_backup
 
     ctx = _context(args)
     _print(verify_backup(Path(args.dir), ctx.audit_key))
@@ -194,7 +199,7 @@ def cmd_verify_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from helgenom.genomedb.backup import restore
+    from genomedb.backup import restore
 
     ctx = _context(args)
     report = restore(ctx, Path(getattr(args, "from")))
@@ -204,7 +209,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
-    from helgenom.genomedb.admin import gc
+    from genomedb.admin import gc
 
     ctx = _context(args)
     result = gc(ctx, args.older_than_hours)
@@ -224,10 +229,34 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deposit(args: argparse.Namespace) -> int:
+    from genomedb_contract.client import deposit, read_token, write_receipt
+
+    manifest = json.loads(Path(args.manifest).read_text())
+    receipt = deposit(
+        args.url,
+        read_token(args.token_file),
+        manifest,
+        dict(args.files),
+        args.db_public_key,
+        retries=args.retries,
+    )
+    write_receipt(receipt, args.out)
+    print(f"deposited {receipt['accession']} version {receipt['version']} -> {args.out}")
+    return 0
+
+
+def _key_path(text: str) -> tuple[str, Path]:
+    key, sep, path = text.partition("=")
+    if not sep or not key or not path:
+        raise argparse.ArgumentTypeError(f"KEY=PATH, not {text!r}")
+    return key, Path(path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m helgenom.genomedb",
-        description="The national genome database service (helgenom.genomedb).",
+        prog="genomedb",
+        description="The national genome database service (genomedb).",
     )
     parser.add_argument("--home", type=Path, default=None, help="the database's home folder")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -311,6 +340,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db-public-key", required=True, help="the database's public key")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("deposit", help="deposit a sample's files under a manifest, as a submitter")
+    p.add_argument("--url", required=True)
+    p.add_argument("--token-file")
+    p.add_argument("--manifest", required=True, help="the manifest (JSON) of the files")
+    p.add_argument("--files", nargs="+", required=True, type=_key_path, metavar="KEY=PATH")
+    p.add_argument("--db-public-key", required=True, help="the database's public key")
+    p.add_argument("--out", required=True, help="where to write the receipt (JSON)")
+    p.add_argument("--retries", type=int, default=3)
+    p.set_defaults(func=cmd_deposit)
     return parser
 
 

@@ -1,15 +1,15 @@
-"""The national genome database's receiving side: an HTTP service with a catalog and an
-encrypted, content-addressed object store.
+"""The national genome database (distribution genomedb): an HTTP service with a catalog and
+an encrypted, content-addressed object store. Deployed at the database, not on the HPC
+sites; it shares only genomedb_contract (manifest schema, crypt4gh, CPR check, client) with
+the helgenom pipeline and imports nothing of it.
 
 Modules (small, each with one job):
 
 | module | owns |
 |---|---|
 | `settings`, `context` | the home (keys, catalog, objects, staging), limits; an opened home |
-| `crypto` | GA4GH crypt4gh: keys, streaming encryption/decryption, header re-encryption |
 | `errors` | the refusal type (HTTP status and message) |
-| `manifest` | the submission manifest's schema checks and content digest (shared with export) |
-| `naming` | identifiers: validation, CPR refusal and masking, accessions, object and deposit IDs |
+| `naming` | identifiers: validation, CPR refusal, accessions, object and deposit IDs |
 | `catalog` | the catalog tables (SQLAlchemy Core), SQLite or PostgreSQL |
 | `tokens` | principals (role, department, projects, public key) and their bearer tokens |
 | `audit` | the append-only, hash-chained audit log and its verification |
@@ -20,9 +20,11 @@ Modules (small, each with one job):
 | `app` | the FastAPI application (HTTP endpoints, audit middleware) |
 | `backup` | copying catalog and objects to a second location, verifying, restoring |
 | `admin` | deletion on request (tombstones), research projects, staging clean-up |
-| `client` | an HTTP client for readers (fetch a DRS object and decrypt it) |
-| `cli` | `python -m helgenom.genomedb ...` |
+| `service` | the service as a subprocess on this machine (an embedded database, tests) |
+| `testing` | a real running deployment for integration tests (like fastapi.testclient) |
+| `cli` | the `genomedb` command (`python -m genomedb ...`) |
 
-Importing this package imports nothing heavy: the pipeline side (`helgenom.export`) uses
-`crypto` and `client` without the web framework.
+Importing this package imports nothing heavy.
 """
+
+__version__ = "0.1.0"

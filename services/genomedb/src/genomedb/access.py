@@ -7,8 +7,8 @@ and only the file kinds their role may read.
 
 from __future__ import annotations
 
-from helgenom.genomedb.errors import GenomeDBError, forbidden
-from helgenom.genomedb.tokens import Principal
+from genomedb.errors import GenomeDBError, forbidden
+from genomedb.tokens import Principal
 
 __all__ = ["ACTIONS", "may_read_file", "require"]
 

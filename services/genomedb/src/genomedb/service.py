@@ -4,7 +4,7 @@
     with embedded_database(Path("demo/genomedb"), department="demo-lab") as db:
         ...  # db.url, db.token_file, db.public_key: what the export step needs
 
-The production service runs under a process supervisor (`python -m helgenom.genomedb serve`,
+The production service runs under a process supervisor (`genomedb serve`,
 README "Running the database"); this module is for a database living next to a run.
 """
 
@@ -34,7 +34,7 @@ def free_port() -> int:
 
 
 class Service:
-    """`python -m helgenom.genomedb --home HOME serve` on 127.0.0.1 as a subprocess."""
+    """`python -m genomedb --home HOME serve` on 127.0.0.1 as a subprocess."""
 
     def __init__(self, home: Path, port: int | None = None):
         self.home = home
@@ -45,7 +45,7 @@ class Service:
 
     def start(self, timeout: float = 60) -> Service:
         """Start it and wait until /health answers; RuntimeError with its log if it exits."""
-        cmd = [sys.executable, "-m", "helgenom.genomedb", "--home", str(self.home), "serve"]
+        cmd = [sys.executable, "-m", "genomedb", "--home", str(self.home), "serve"]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [*cmd, "--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT
@@ -94,8 +94,8 @@ def embedded_database(home: Path, *, department: str) -> Iterator[EmbeddedDataba
     """An embedded genome database (SQLite catalog, no server to install) in `home`, made on
     first use with a submitter token for `department` (kept in home/submitter.token, mode
     0600), served on 127.0.0.1 at a free port while the context is open."""
-    from helgenom.genomedb import tokens
-    from helgenom.genomedb.context import init_home
+    from genomedb import tokens
+    from genomedb.context import init_home
 
     home = home.resolve()
     ctx = init_home(home, passphrase=os.environ.get("HELGENOM_GENOMEDB_PASSPHRASE") or None)

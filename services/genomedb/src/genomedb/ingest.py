@@ -30,11 +30,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
-from genomedb_contract.crypto import CryptError, encrypted_size, verify_and_digest
-from genomedb_contract.manifest import SCHEMA_SOURCE, canonical_json, manifest_problems
-from helgenom.genomedb.catalog import deposit_files, deposits, now, objects, samples, write_lock
-from helgenom.genomedb.context import Context
-from helgenom.genomedb.errors import (
+from genomedb.catalog import deposit_files, deposits, now, objects, samples, write_lock
+from genomedb.context import Context
+from genomedb.errors import (
     GenomeDBError,
     bad_request,
     conflict,
@@ -42,15 +40,17 @@ from helgenom.genomedb.errors import (
     not_found,
     too_large,
 )
-from helgenom.genomedb.naming import (
+from genomedb.naming import (
     SERVICE_ID_RE,
     accession_for,
     check_file_key,
     check_identifier,
     new_id,
 )
-from helgenom.genomedb.store import fsync_dir
-from helgenom.genomedb.tokens import Principal
+from genomedb.store import fsync_dir
+from genomedb.tokens import Principal
+from genomedb_contract.crypto import CryptError, encrypted_size, verify_and_digest
+from genomedb_contract.manifest import SCHEMA_SOURCE, canonical_json, manifest_problems
 
 __all__ = [
     "UploadTarget",

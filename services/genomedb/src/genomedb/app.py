@@ -20,13 +20,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from genomedb import __version__, access, admin, audit, ingest, reads, tokens
+from genomedb.context import Context
+from genomedb.errors import GenomeDBError, bad_request, forbidden, not_found, too_large
+from genomedb.naming import mask
+from genomedb.tokens import Principal
 from genomedb_contract.crypto import iter_file, reencrypt_header
-from helgenom import __version__
-from helgenom.genomedb import access, admin, audit, ingest, reads, tokens
-from helgenom.genomedb.context import Context
-from helgenom.genomedb.errors import GenomeDBError, bad_request, forbidden, not_found, too_large
-from helgenom.genomedb.naming import mask
-from helgenom.genomedb.tokens import Principal
 
 __all__ = ["create_app"]
 
@@ -190,7 +189,7 @@ def create_app(ctx: Context) -> FastAPI:
     @app.get("/ga4gh/drs/v1/service-info", name="drs.service_info")
     def service_info(_: Annotated[Principal, Depends(allow("drs.service_info"))]) -> dict[str, Any]:
         return {
-            "id": "dk.helgenom.genomedb",
+            "id": "dk.genomedb",
             "name": "helgenom genome database",
             "type": {"group": "org.ga4gh", "artifact": "drs", "version": "1.4.0"},
             "organization": {"name": "helgenom", "url": "https://helgenom.example"},

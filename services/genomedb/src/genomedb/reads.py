@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from helgenom.genomedb.access import may_read_file
-from helgenom.genomedb.catalog import deposit_files, deposits, project_samples, samples
-from helgenom.genomedb.errors import forbidden, gone, not_found
-from helgenom.genomedb.ingest import receipt
-from helgenom.genomedb.naming import ACCESSION_RE, SERVICE_ID_RE, check_identifier
-from helgenom.genomedb.tokens import Principal
+from genomedb.access import may_read_file
+from genomedb.catalog import deposit_files, deposits, project_samples, samples
+from genomedb.errors import forbidden, gone, not_found
+from genomedb.ingest import receipt
+from genomedb.naming import ACCESSION_RE, SERVICE_ID_RE, check_identifier
+from genomedb.tokens import Principal
 
 __all__ = [
     "ObjectView",

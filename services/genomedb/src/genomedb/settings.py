@@ -83,7 +83,7 @@ class Settings:
         if not path.exists():
             raise FileNotFoundError(
                 f"{home} is not a genome database home (no config.json): run "
-                f"'python -m helgenom.genomedb --home {home} init' first"
+                f"'python -m genomedb --home {home} init' first"
             )
         data: dict[str, Any] = json.loads(path.read_text())
         url = data.pop("database_url")

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from genomedb import audit
+from genomedb.catalog import connect, create_schema
+from genomedb.settings import Settings
+from genomedb.store import ObjectStore
 from genomedb_contract.crypto import KeyPair, generate_keypair, load_keypair
-from helgenom.genomedb import audit
-from helgenom.genomedb.catalog import connect, create_schema
-from helgenom.genomedb.settings import Settings
-from helgenom.genomedb.store import ObjectStore
 
 __all__ = ["Context", "init_home"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
-from helgenom.genomedb.catalog import (
+from genomedb.catalog import (
     deposit_files,
     deposits,
     now,
@@ -24,9 +24,9 @@ from helgenom.genomedb.catalog import (
     samples,
     write_lock,
 )
-from helgenom.genomedb.context import Context
-from helgenom.genomedb.errors import bad_request, gone, not_found
-from helgenom.genomedb.naming import ACCESSION_RE, check_identifier, new_pseudonym
+from genomedb.context import Context
+from genomedb.errors import bad_request, gone, not_found
+from genomedb.naming import ACCESSION_RE, check_identifier, new_pseudonym
 
 __all__ = ["add_to_project", "delete_sample", "gc"]
 

@@ -24,10 +24,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from helgenom.genomedb import audit
-from helgenom.genomedb.catalog import TABLES, audit_log, now, objects, principals, samples
-from helgenom.genomedb.context import Context
-from helgenom.genomedb.store import ObjectStore, fsync_dir
+from genomedb import audit
+from genomedb.catalog import TABLES, audit_log, now, objects, principals, samples
+from genomedb.context import Context
+from genomedb.store import ObjectStore, fsync_dir
 
 __all__ = ["BackupError", "backup", "restore", "verify_backup"]
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from helgenom.genomedb.catalog import audit_log, now, write_lock
-from helgenom.genomedb.naming import mask
+from genomedb.catalog import audit_log, now, write_lock
+from genomedb.naming import mask
 
 __all__ = [
     "GENESIS", "VerifyResult", "append", "entries", "entry_hash", "verify", "verify_rows",

@@ -12,8 +12,8 @@ import base64
 import re
 import secrets
 
+from genomedb.errors import bad_request
 from genomedb_contract.cpr import looks_like_cpr, mask
-from helgenom.genomedb.errors import bad_request
 
 __all__ = [
     "FILE_KEY_RE",
