@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from test_genomedb_support import BACKENDS, PASS, PROVENANCE, Deployment, deployment, sample_files
 
+from genomedb.testing import BACKENDS, PASS, PROVENANCE, Deployment, deployment, sample_files
+from genomedb_contract.client import DepositError, deposit
 from genomedb_contract.crypto import encrypt_file
-from genomedb_contract.manifest import canonical_json
-from helgenom.export import ExportError, build_manifest, deposit
+from genomedb_contract.manifest import build_manifest, canonical_json
 
 MAX_FILE_BYTES = 2_000_000
 
@@ -94,8 +94,8 @@ def test_wrong_checksum(db: Deployment, files: dict[str, Path]) -> None:
         commit = http.post(f"/api/v1/deposits/{deposit_id}/commit")
     _refused(commit, 409, "not all files are received", "vcf")
     _unchanged(db, before)
-    # Through the export library: the deposit fails with the service's message.
-    with pytest.raises(ExportError, match="does not match the manifest"):
+    # Through the client the export uses: the deposit fails with the service's message.
+    with pytest.raises(DepositError, match="does not match the manifest"):
         deposit(db.url, db.principals["submitter"].token, manifest, files, db.public_key,
                 retries=0, log=lambda _m: None)  # fmt: skip
     _unchanged(db, before, staging_ok=False)

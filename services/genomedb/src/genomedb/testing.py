@@ -1,9 +1,18 @@
-"""Shared set-up for the genome database tests (no tests here): a real service in a real
-subprocess (uvicorn on 127.0.0.1, a free port) over a real catalog, SQLite or PostgreSQL.
+"""A real genome database for integration tests, like fastapi.testclient but not in-process:
+a real service in a real subprocess (uvicorn on 127.0.0.1, a free port) over a real catalog,
+SQLite or PostgreSQL, with one principal per role. Used by the service's own tests and by
+the pipeline's export tests (no tests here).
+
+    from genomedb.testing import BACKENDS, PASS, PROVENANCE, deployment
+
+    with deployment(tmp_path, "sqlite") as db:
+        receipt = db.deposit("S1", files)              # as the submitter
+        db.fetch("clinician", receipt["files"]["vcf"]["drs_id"], tmp_path / "back.vcf.gz")
 
 PostgreSQL is the private cluster of scripts/genomedb/pg_start.sh: each deployment gets a
 fresh database in it, dropped afterwards. Without a running cluster the PostgreSQL cases
 skip, unless HELGENOM_PG_REQUIRED=1 (scripts/test.sh sets it after starting the cluster).
+Skipping and failing go through pytest (the `test` extra), imported only then.
 """
 
 from __future__ import annotations
@@ -18,11 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from genomedb_contract.client import GenomeDBClient
+from genomedb import tokens
+from genomedb.catalog import connect, deposits, objects
+from genomedb.context import Context, init_home
+from genomedb.service import Service
+from genomedb_contract.client import GenomeDBClient, deposit
 from genomedb_contract.crypto import (
     KeyPair,
     encrypt_file,
@@ -30,12 +42,21 @@ from genomedb_contract.crypto import (
     load_keypair,
     load_public_key,
 )
-from genomedb_contract.manifest import canonical_json
-from helgenom.export import build_manifest, deposit
-from helgenom.genomedb import tokens
-from helgenom.genomedb.catalog import connect, deposits, objects
-from helgenom.genomedb.context import Context, init_home
-from helgenom.genomedb.service import Service
+from genomedb_contract.manifest import build_manifest, canonical_json
+
+__all__ = [
+    "BACKENDS",
+    "PASS",
+    "PROVENANCE",
+    "Deployment",
+    "Principal",
+    "Service",
+    "deployment",
+    "pg_database",
+    "pg_server_url",
+    "require_pg",
+    "sample_files",
+]
 
 BACKENDS = ["sqlite", "postgresql"]
 PG_DIR = Path(os.environ.get("HELGENOM_PG_DIR", "/var/tmp/helgenom-pg"))
@@ -70,6 +91,9 @@ def pg_server_url() -> str | None:
 
 
 def require_pg() -> str:
+    """The test cluster's URL; else skip the test (fail it with HELGENOM_PG_REQUIRED=1)."""
+    import pytest
+
     url = pg_server_url()
     if url is None:
         message = "PostgreSQL test cluster is not running (bash scripts/genomedb/pg_start.sh)"
@@ -95,7 +119,7 @@ def pg_database() -> Iterator[str]:
         admin.dispose()
 
 
-# ---- the service: helgenom.genomedb.service.Service ----------------------------------------
+# ---- the service: genomedb.service.Service ----------------------------------------
 
 
 @dataclass

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from test_genomedb_support import BACKENDS, PASS, PROVENANCE, Deployment, deployment, sample_files
 
+from genomedb.backup import BackupError, backup, restore, verify_backup
+from genomedb.context import init_home
+from genomedb.testing import BACKENDS, PASS, PROVENANCE, Deployment, deployment, sample_files
 from genomedb_contract.crypto import decrypt_to
-from helgenom.export import build_manifest
-from helgenom.genomedb.backup import BackupError, backup, restore, verify_backup
-from helgenom.genomedb.context import init_home
+from genomedb_contract.manifest import build_manifest
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -30,7 +30,7 @@ def db(
 
 def _genomedb(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "helgenom.genomedb", "--home", str(home), *args],
+        [sys.executable, "-m", "genomedb", "--home", str(home), *args],
         capture_output=True,
         text=True,
         timeout=120,

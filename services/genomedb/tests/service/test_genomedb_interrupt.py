@@ -1,5 +1,6 @@
-"""Killing the service or the export in the middle of a deposit leaves no partial deposit,
-and a rerun completes it (SQLite and PostgreSQL)."""
+"""Killing the service or the depositing client (the contract's client, as the export step
+runs it) in the middle of a deposit leaves no partial deposit, and a rerun completes it
+(SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,29 +13,32 @@ import time
 from pathlib import Path
 
 import pytest
-from test_genomedb_support import (
+
+from genomedb.admin import gc
+from genomedb.testing import (
     BACKENDS,
+    PASS,
     PROVENANCE,
     Deployment,
     Service,
     deployment,
     sample_files,
 )
-
-from helgenom.genomedb.admin import gc
+from genomedb_contract.manifest import build_manifest
 
 BIG = 192 * 1024 * 1024  # large enough to be caught mid-upload
 
 
 def _export_cmd(db: Deployment, sample: str, files: dict[str, Path], tmp: Path) -> list[str]:
-    (tmp / "prov.json").write_text(json.dumps(PROVENANCE))
+    """A depositing client as a process of its own (`genomedb deposit`: the contract's
+    client, as the pipeline's export step uses it), to be killed or to lose its service."""
+    manifest = build_manifest(sample, files, PROVENANCE, qc_gate=PASS)
+    (tmp / "manifest.json").write_text(json.dumps(manifest))
     (tmp / "token").write_text(db.principals["submitter"].token)
     return [
-        sys.executable, "-m", "helgenom.export",
-        "--sample", sample,
+        sys.executable, "-m", "genomedb", "deposit",
+        "--manifest", str(tmp / "manifest.json"),
         "--files", *[f"{key}={path}" for key, path in files.items()],
-        "--provenance", str(tmp / "prov.json"),
-        "--qc-decision", "pass",
         "--url", db.url, "--token-file", str(tmp / "token"),
         "--db-public-key", str(db.public_key),
         "--out", str(tmp / "receipt.json"),

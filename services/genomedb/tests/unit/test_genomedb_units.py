@@ -10,6 +10,11 @@ import pytest
 from crypt4gh import lib
 from sqlalchemy import select
 
+from genomedb import audit, tokens
+from genomedb.catalog import audit_log, connect, create_schema
+from genomedb.errors import GenomeDBError
+from genomedb.ingest import content_sha256
+from genomedb.naming import check_file_key, check_identifier, looks_like_cpr, mask, new_id
 from genomedb_contract.crypto import (
     CryptError,
     Hasher,
@@ -24,11 +29,6 @@ from genomedb_contract.crypto import (
     verify_and_digest,
 )
 from genomedb_contract.manifest import manifest_problems
-from helgenom.genomedb import audit, tokens
-from helgenom.genomedb.catalog import audit_log, connect, create_schema
-from helgenom.genomedb.errors import GenomeDBError
-from helgenom.genomedb.ingest import content_sha256
-from helgenom.genomedb.naming import check_file_key, check_identifier, looks_like_cpr, mask, new_id
 
 
 @pytest.fixture(scope="module")

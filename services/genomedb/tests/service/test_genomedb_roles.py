@@ -10,14 +10,13 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from test_genomedb_support import BACKENDS, PASS, PROVENANCE, Deployment, deployment, sample_files
 
+from genomedb.access import ACTIONS
+from genomedb.app import create_app
+from genomedb.catalog import audit_log
+from genomedb.testing import BACKENDS, PASS, PROVENANCE, Deployment, deployment, sample_files
 from genomedb_contract.crypto import encrypt_file
-from genomedb_contract.manifest import canonical_json
-from helgenom.export import build_manifest
-from helgenom.genomedb.access import ACTIONS
-from helgenom.genomedb.app import create_app
-from helgenom.genomedb.catalog import audit_log
+from genomedb_contract.manifest import build_manifest, canonical_json
 
 ROLES = ("submitter", "clinician", "researcher", "auditor", "admin")
 CALLERS = (None, "invalid", *ROLES)  # None: no token at all
