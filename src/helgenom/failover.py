@@ -1,19 +1,20 @@
-"""Failover between HPC sites: the run's site lease (fencing), the checksum manifest of its
-completed outputs, replication of a run directory, and the failover itself.
+"""Failover between HPC sites: who may run a run directory (the site lease and its
+fencing), which outputs are proven complete, replication of a run directory, and the
+failover's steps.
 
-The state that makes a run directory portable lives in it (README.md, 'Failover'):
+The state that makes a run directory portable lives in it (README.md, 'Failover'); its files
+are read and written by helgenom.rundir only. This module decides what they say:
 
-- `.helgenom/lease.json`: which site runs the run, and a fencing epoch that grows with every
-  failover. A site run (config `site`) takes the lease at its start and refuses to start when
-  the lease names another site; every cluster job checks the epoch of the Snakemake process
-  that submitted it (HELGENOM_LEASE), so a job of a fenced site never writes into the run.
-- `.helgenom/outputs.tsv`: append-only manifest of completed outputs (path, size, mtime,
-  SHA-256), recorded from Snakemake's own completion records (`.snakemake/metadata`, written
-  only after a job succeeded and its outputs were checked) while the run goes on. On the
-  passive site, an output counts as complete only if its size and SHA-256 match its manifest
-  entry: a half-written file is moved to `.helgenom/quarantine/` and made again, also when the
-  replica holds no `.snakemake/` (where Snakemake alone would take the file as complete).
-- `.helgenom/run.json` (helgenom.scheduling): when the run started, so deadlines do not move.
+- the lease: a site run (config `site`) takes it at its start and refuses to start when it
+  names another site; every cluster job checks the epoch of the Snakemake process that
+  submitted it (rundir.LEASE_ENV), so a job of a fenced site never writes into the run. A
+  failover moves it to the passive site with the next epoch and fences the old copy.
+- the outputs manifest: completed outputs are recorded from Snakemake's own completion
+  records (`.snakemake/metadata`, written only after a job succeeded and its outputs were
+  checked) while the run goes on. On the passive site, an output counts as complete only if
+  its size and SHA-256 match its manifest entry: a half-written file is quarantined and made
+  again, also when the replica holds no `.snakemake/` (where Snakemake alone would take the
+  file as complete).
 """
 
 from __future__ import annotations
@@ -30,25 +31,28 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helgenom.fileio import atomic_write_text
+from helgenom.rundir import (
+    QUARANTINE,
+    Lease,
+    OutputEntry,
+    append_outputs,
+    quarantine,
+    read_lease,
+    read_outputs,
+    read_process,
+    utc_stamp,
+    write_lease,
+)
+from helgenom.rundir import (  # until helgenom.export imports it from there (issue #13)
+    record_files as record_files,
+)
 
-STATE_DIR = ".helgenom"
-LEASE = f"{STATE_DIR}/lease.json"
-OUTPUTS = f"{STATE_DIR}/outputs.tsv"
-QUARANTINE = f"{STATE_DIR}/quarantine"
-PROCESS = f"{STATE_DIR}/snakemake.json"
-# "site:epoch" of the Snakemake process that submitted a job (set by the workflow).
-LEASE_ENV = "HELGENOM_LEASE"
-# Set while the workflow is only loaded to be looked at (helgenom.runs.load_workflow).
-LEASE_INSPECT_ENV = "HELGENOM_LEASE_INSPECT"
 # Folders of a run directory that hold outputs (besides the reference's prep_dir).
 OUTPUT_DIRS = ("results",)
-OUTPUTS_HEADER = "path\tsize\tmtime_ns\tsha256\trecorded\n"
 # Never replicated: per-site software builds and Snakemake's locks (the run is unlocked on
 # the passive site after its outputs are verified).
 REPLICATE_EXCLUDES = (".snakemake/conda/", ".snakemake/singularity/", ".snakemake/locks/")
@@ -60,42 +64,6 @@ class FencedError(RuntimeError):
 
 class FailoverError(RuntimeError):
     """The failover (or replication) cannot go on; str() says why and what to do."""
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# ---- the site lease ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Lease:
-    """Which site runs the run (`site`), since when, and its fencing `epoch`. `fenced`
-    marks the copy a failover left in the old site's run directory: no longer the run."""
-
-    site: str
-    epoch: int
-    since: str
-    history: tuple[dict[str, Any], ...] = field(default=())
-    fenced: bool = False
-
-    @property
-    def token(self) -> str:
-        return f"{self.site}:{self.epoch}"
-
-    def to_json(self) -> str:
-        data = asdict(self)
-        data["history"] = list(self.history)
-        return json.dumps(data, indent=2) + "\n"
-
-
-def read_lease(run_dir: Path) -> Lease | None:
-    path = Path(run_dir) / LEASE
-    if not path.exists():
-        return None
-    data = json.loads(path.read_text())
-    history = tuple(data.get("history", ()))
-    fenced = bool(data.get("fenced", False))
-    return Lease(data["site"], int(data["epoch"]), data["since"], history, fenced)
 
 
 def fenced_message(lease: Lease, site: str) -> str:
@@ -132,8 +100,8 @@ def hold_lease(run_dir: Path, site: str) -> Lease:
     site holds it; FencedError if another site does."""
     lease = check_lease(run_dir, site)
     if lease is None:
-        lease = Lease(site, 1, _now())
-        atomic_write_text(Path(run_dir) / LEASE, lease.to_json())
+        lease = Lease(site, 1, utc_stamp())
+        write_lease(run_dir, lease)
     return lease
 
 
@@ -162,9 +130,9 @@ def take_over(run_dir: Path, site: str, reason: str) -> Lease:
     history: tuple[dict[str, Any], ...] = ()
     if old is not None:
         ended = {"site": old.site, "epoch": old.epoch, "since": old.since}
-        history = (*old.history, {**ended, "ended": _now(), "reason": reason})
-    lease = Lease(site, (old.epoch if old else 0) + 1, _now(), history)
-    atomic_write_text(Path(run_dir) / LEASE, lease.to_json())
+        history = (*old.history, {**ended, "ended": utc_stamp(), "reason": reason})
+    lease = Lease(site, (old.epoch if old else 0) + 1, utc_stamp(), history)
+    write_lease(run_dir, lease)
     return lease
 
 
@@ -178,44 +146,19 @@ def fence(primary_run_dir: Path, lease: Lease) -> bool:
                 f"{primary_run_dir} holds a newer lease ({current.token}) than {lease.token}"
             )
         fenced = Lease(lease.site, lease.epoch, lease.since, lease.history, fenced=True)
-        atomic_write_text(Path(primary_run_dir) / LEASE, fenced.to_json())
+        write_lease(primary_run_dir, fenced)
     except OSError:
         return False
     return True
 
 
 # ---- the manifest of completed outputs -------------------------------------------------------
-@dataclass(frozen=True)
-class OutputEntry:
-    path: str
-    size: int
-    mtime_ns: int
-    sha256: str
-
-
 def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
-
-
-def read_outputs(run_dir: Path) -> dict[str, OutputEntry]:
-    """The manifest: the last entry of each path (a torn last line is ignored)."""
-    path = Path(run_dir) / OUTPUTS
-    entries: dict[str, OutputEntry] = {}
-    if not path.exists():
-        return entries
-    for line in path.read_text(errors="replace").splitlines()[1:]:
-        fields = line.split("\t")
-        if len(fields) != 5 or len(fields[3]) != 64:
-            continue
-        try:
-            entries[fields[0]] = OutputEntry(fields[0], int(fields[1]), int(fields[2]), fields[3])
-        except ValueError:
-            continue
-    return entries
 
 
 def _decode_record(relative: Path) -> str | None:
@@ -280,43 +223,8 @@ def record_outputs(run_dir: Path) -> int:
         digest = sha256_of(path)
         if path.stat().st_mtime_ns != stat.st_mtime_ns:
             continue  # changed while hashed
-        added.append(f"{output}\t{stat.st_size}\t{stat.st_mtime_ns}\t{digest}\t{_now()}\n")
-    _append(run_dir, added)
-    return len(added)
-
-
-def _append(run_dir: Path, lines: Sequence[str]) -> None:
-    if not lines:
-        return
-    manifest = Path(run_dir) / OUTPUTS
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    fresh = not manifest.exists()
-    with manifest.open("a") as handle:
-        if fresh:
-            handle.write(OUTPUTS_HEADER)
-        handle.writelines(lines)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def record_files(run_dir: Path, digests: Mapping[str | Path, tuple[int, str]]) -> int:
-    """Add manifest entries for files whose size and SHA-256 are known already: the files
-    the export step deposited (and its receipt). What is in the database is thereby proven
-    complete on the passive site, so a failover never makes it — and deposits it — again,
-    also when the site died before the next record_outputs. Files whose size differs from
-    the one given are left out."""
-    root = Path(run_dir).resolve()
-    lines = []
-    for name, (size, sha256) in sorted(digests.items(), key=lambda item: str(item[0])):
-        path = Path(name)
-        path = path if path.is_absolute() else root / path
-        stat = path.stat()
-        if stat.st_size != size:
-            continue
-        relative = path.resolve().relative_to(root).as_posix()
-        lines.append(f"{relative}\t{size}\t{stat.st_mtime_ns}\t{sha256}\t{_now()}\n")
-    _append(root, lines)
-    return len(lines)
+        added.append(OutputEntry(output, stat.st_size, stat.st_mtime_ns, digest))
+    return append_outputs(run_dir, added)
 
 
 @dataclass
@@ -394,27 +302,16 @@ def verify_outputs(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         verdicts = list(pool.map(proven, outputs))
     result = Verification()
-    for (path, relative), ok in zip(outputs, verdicts, strict=True):
+    for (_path, relative), ok in zip(outputs, verdicts, strict=True):
         if ok:
             result.accepted.append(relative)
             continue
-        target = run_dir / QUARANTINE / str(epoch) / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, target)
+        quarantine(run_dir, epoch, relative)
         result.quarantined.append(relative)
     return result
 
 
 # ---- the Snakemake process of a run ------------------------------------------------------------
-def record_process(run_dir: Path, site: str, pid: int, snakemake_pgid: int | None = None) -> None:
-    """Note which process runs the run (host, pid of `helgenom run`, process group of its
-    Snakemake), so a failover can stop them if they can be reached."""
-    data = {"site": site, "host": socket.gethostname(), "pid": pid, "started": _now()}
-    if snakemake_pgid is not None:
-        data["snakemake_pgid"] = snakemake_pgid
-    atomic_write_text(Path(run_dir) / PROCESS, json.dumps(data) + "\n")
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -433,10 +330,9 @@ def stop_process(run_dir: Path, timeout: float = 60) -> str:
     """Stop the run's recorded `helgenom run` and its Snakemake if they run on this host:
     SIGINT (Snakemake cancels what it can and exits; on SIGTERM it would wait for its jobs,
     for ever when the controller is gone), SIGKILL to both after `timeout`. What was done."""
-    path = Path(run_dir) / PROCESS
-    if not path.exists():
+    data = read_process(run_dir)
+    if data is None:
         return "no recorded process"
-    data = json.loads(path.read_text())
     if data.get("host") != socket.gethostname():
         return f"process {data.get('pid')} runs on {data.get('host')}: not reachable from here"
     pid = int(data["pid"])

@@ -129,7 +129,7 @@ def load_workflow(
     from snakemake.settings.enums import Quietness
     from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
-    from helgenom.failover import LEASE_ENV, LEASE_INSPECT_ENV
+    from helgenom.rundir import LEASE_ENV, LEASE_INSPECT_ENV
 
     run_dir = Path(run_dir).resolve()
     config_settings = ConfigSettings(

@@ -1,7 +1,7 @@
 """Clinical priority: classes, deadlines, and a deadline-aware Snakemake job scheduler.
 
 Each sample has a priority class (samples.tsv `priority`) with a turnaround deadline counted
-from its `received` time (default: the run's start, recorded once in `.helgenom/run.json`).
+from its `received` time (default: the run's start, helgenom.rundir.run_start).
 Every job carries its sample's tags as integer resources (`helgenom_sample`,
 `helgenom_deadline` in minutes since the epoch, `helgenom_rank`); jobs shared by samples
 (reference, MultiQC) carry the most urgent sample's. On a Slurm site each job also gets its
@@ -26,9 +26,7 @@ serves the deadlines within the free resources:
 """
 
 import csv
-import hashlib
 import heapq
-import json
 import math
 import statistics
 import time
@@ -42,10 +40,11 @@ from zoneinfo import ZoneInfo
 from snakemake_interface_scheduler_plugins.base import SchedulerBase
 from snakemake_interface_scheduler_plugins.settings import SchedulerSettingsBase
 
-from helgenom.fileio import atomic_write_text
+from helgenom.rundir import (  # until helgenom.export imports it from there (issue #13)
+    run_identifier as run_identifier,
+)
 
 LOCAL_TZ = ZoneInfo("Europe/Copenhagen")
-RUN_STATE = Path(".helgenom") / "run.json"
 
 # Resource names of the tags every job carries.
 TAG_SAMPLE = "helgenom_sample"
@@ -90,29 +89,6 @@ def policies(config: Mapping[str, Any]) -> dict[str, ClassPolicy]:
 def aware(moment: datetime) -> datetime:
     """A naive time is Danish local time (Europe/Copenhagen)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_TZ)
-
-
-def run_start(workdir: Path = Path(), *, now: datetime | None = None) -> datetime:
-    """When this run (run directory) started: recorded at the first start, kept afterwards,
-    so deadlines do not move when a run is resumed or failed over."""
-    path = workdir / RUN_STATE
-    if path.exists():
-        return datetime.fromisoformat(json.loads(path.read_text())["started"])
-    started = (now or datetime.now(UTC)).astimezone(UTC)
-    atomic_write_text(path, json.dumps({"started": started.isoformat()}) + "\n")
-    return started
-
-
-def run_identifier(started: datetime) -> str:
-    """The run's ID, from its recorded start (`run_start`): the same on every site the run
-    is failed over to, different for every run directory started anew.
-
-    The "Z" after the time keeps the ID from ever looking like a CPR number (DDMMYY-XXXX:
-    a start at 18:05:33 with a digest beginning "1234a" would otherwise read 180533-1234).
-    """
-    started = started.astimezone(UTC)
-    digest = hashlib.sha256(started.isoformat().encode()).hexdigest()[:8]
-    return f"run-{started:%Y%m%dT%H%M%S}Z-{digest}"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Operating a run on an HPC site: `helgenom run` and `helgenom failover` (README: Failover).
 
 `run_on_site` starts the workflow with the site's profile (and the clinical-priority workflow
-profile) under the watchdog (helgenom.watchdog), records the run's process and, while the run
-goes on, the checksums of its completed outputs (helgenom.failover.record_outputs).
+profile) under the watchdog (helgenom.watchdog), records the run's process
+(helgenom.rundir.record_process) and, while the run goes on, the checksums of its completed
+outputs (helgenom.failover.record_outputs).
 
 `fail_over` continues a run on the passive site from a replica of its run directory: it moves
 the lease to the passive site (fencing the primary, and writes the fence into the primary's
@@ -20,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from helgenom import failover
+from helgenom import failover, rundir
 from helgenom.config import read_config_files
 from helgenom.runs import REPO, snakemake_command
 from helgenom.sites import SITES
@@ -100,7 +101,7 @@ def run_on_site(
     run_dir = Path(run_dir).resolve()
     failover.check_lease(run_dir, site)
     cmd = site_command(run_dir, site, configfiles, extra, clinical=clinical)
-    failover.record_process(run_dir, site, os.getpid())
+    rundir.record_process(run_dir, site, os.getpid())
     _say(f"running on {site}: {' '.join(cmd)}")
     with _Recorder(run_dir, record_every):
         return run_with_watchdog(
@@ -111,7 +112,7 @@ def run_on_site(
             grace=grace,
             slurm_conf=slurm_conf,
             passive=passive,
-            on_start=lambda pgid: failover.record_process(run_dir, site, os.getpid(), pgid),
+            on_start=lambda pgid: rundir.record_process(run_dir, site, os.getpid(), pgid),
         )
 
 
@@ -136,12 +137,12 @@ def fail_over(
     run_dir = Path(run_dir).resolve()
     if to_site not in SITES:
         raise ValueError(f"unknown site {to_site!r}: one of {', '.join(sorted(SITES))}")
-    if not (run_dir / failover.STATE_DIR).is_dir():
+    if not rundir.has_state(run_dir):
         raise failover.FailoverError(
-            f"{run_dir} holds no {failover.STATE_DIR}/ folder: it is not a replicated helgenom "
+            f"{run_dir} holds no {rundir.STATE_DIR}/ folder: it is not a replicated helgenom "
             "run directory (replicate the whole run directory, README.md, 'Failover')"
         )
-    old = failover.read_lease(run_dir)
+    old = rundir.read_lease(run_dir)
     lease = failover.take_over(run_dir, to_site, f"failover to {to_site}")
     say(
         f"lease: {lease.token} (was {old.token if old else 'none'}); the old site is fenced"

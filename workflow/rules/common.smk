@@ -19,16 +19,11 @@ from helgenom.config import (
     check_validation,
     validate_config,
 )
-from helgenom.failover import (
-    LEASE_ENV,
-    LEASE_INSPECT_ENV,
-    FencedError,
-    check_job_lease,
-    hold_lease,
-)
+from helgenom.failover import FencedError, check_job_lease, hold_lease
 from helgenom.reference import ReferenceError, check_fasta
+from helgenom.rundir import LEASE_ENV, LEASE_INSPECT_ENV, run_start
 from helgenom.samplesheet import SampleSheetError, load_samplesheet, read_group
-from helgenom.scheduling import run_start, sample_clocks, shared_clock
+from helgenom.scheduling import sample_clocks, shared_clock
 from helgenom.scheduling import TAG_DEADLINE, TAG_RANK, TAG_SAMPLE
 from helgenom.sites import get_site
 from helgenom.versions import TOOLS
@@ -298,7 +293,8 @@ if SITE is not None and not os.environ.get(LEASE_INSPECT_ENV):
 
 
 # ---- clinical priority (see src/helgenom/scheduling.py) ------------------------------
-# Deadlines count from each sample's `received` time, or from the run's first start.
+# Deadlines count from each sample's `received` time, or from the run's first start
+# (recorded once in the run directory: helgenom.rundir.run_start).
 RUN_STARTED = run_start(Path("."))
 CLOCKS = sample_clocks(SAMPLES, config, RUN_STARTED)
 SAMPLE_INDEX = {sample: i + 1 for i, sample in enumerate(SAMPLES)}
