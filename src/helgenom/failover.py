@@ -251,15 +251,10 @@ def output_matcher(run_dir: Path, configfiles: Sequence[str | Path] = ()) -> Cal
     """Whether a path (relative to the run directory) is an output of one of the workflow's
     rules: loads the workflow with the run's config. Logs, benchmark files and undeclared
     side files (MultiQC's data folder) are not outputs: Snakemake does not judge them."""
-    from helgenom.runs import load_workflow
+    from helgenom.runs import load_workflow  # here: common.smk imports failover at parse time
 
-    with load_workflow(run_dir, configfiles) as workflow_api:
-        outputs = [o for rule in workflow_api._workflow.rules for o in rule.output]
-
-    def is_output(path: str) -> bool:
-        return any(o.match(path) for o in outputs)
-
-    return is_output
+    with load_workflow(run_dir, configfiles) as workflow:
+        return workflow.output_matcher()
 
 
 def _files(dirs: Iterable[Path]) -> Iterator[Path]:

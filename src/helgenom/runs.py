@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 
 from helgenom.paths import workflow_dir
+from helgenom.rundir import LEASE_ENV, LEASE_INSPECT_ENV
+from helgenom.snakemake_api import LoadedWorkflow, open_workflow
 
 REPO = workflow_dir()
 
@@ -116,38 +118,27 @@ def load_workflow(
     *,
     config: Mapping[str, Any] | None = None,
     cores: int = 1,
-) -> Iterator[Any]:
-    """The workflow of a run in `run_dir`, loaded (not run) through Snakemake's API.
+) -> Iterator[LoadedWorkflow]:
+    """The workflow of a run in `run_dir`, loaded (not run) to be looked at: its rules, its
+    DAG, the globals of its Snakefile (helgenom.snakemake_api).
 
-    Yields Snakemake's WorkflowApi; `configfiles` (relative to the current directory) and
-    `config` are added to the run's config.yaml as --configfile/--config would. While the
-    context is open the working directory is `run_dir`, so the workflow's relative paths
-    (results, benchmark files) resolve there; it is restored on exit. Snakemake's output
-    is quiet.
+    `configfiles` (relative to the current directory) and `config` are added to the run's
+    config.yaml as --configfile/--config would. While the context is open the working
+    directory is `run_dir`, so the workflow's relative paths (results, benchmark files)
+    resolve there; it is restored on exit. No site lease is taken or checked.
     """
-    from snakemake.api import SnakemakeApi
-    from snakemake.settings.enums import Quietness
-    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
-
-    from helgenom.rundir import LEASE_ENV, LEASE_INSPECT_ENV
-
     run_dir = Path(run_dir).resolve()
-    config_settings = ConfigSettings(
-        config=dict(config or {}), configfiles=[Path(c).resolve() for c in configfiles]
-    )
     saved = {name: os.environ.get(name) for name in (LEASE_ENV, LEASE_INSPECT_ENV)}
     os.environ[LEASE_INSPECT_ENV] = "1"  # looking, not running: no site lease is taken
     try:
-        with (
-            contextlib.chdir(run_dir),
-            SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api,
-        ):
-            yield api.workflow(
-                resource_settings=ResourceSettings(cores=cores),
-                config_settings=config_settings,
-                snakefile=REPO / "Snakefile",
-                workdir=run_dir,
-            )
+        with open_workflow(
+            REPO / "Snakefile",
+            run_dir,
+            configfiles=[Path(c).resolve() for c in configfiles],
+            config=config,
+            cores=cores,
+        ) as workflow:
+            yield workflow
     finally:
         for name, value in saved.items():
             if value is None:

@@ -1,9 +1,10 @@
 """Operator view of a run: per sample its class, deadline, progress, remaining time and slack.
 
 Works on a running or a finished run directory: Snakemake's DAG (built read-only, without
-taking the run's lock) says which jobs are done and which still have to run; the remaining
-time is the sample's remaining critical path, estimated like the clinical scheduler does
-(earlier `benchmark:` files of each rule, else the rule's runtime request).
+taking the run's lock, by helgenom.snakemake_api) says which jobs are done and which still
+have to run; the remaining time is the sample's remaining critical path, estimated like the
+clinical scheduler does (earlier `benchmark:` files of each rule, else the rule's runtime
+request).
 """
 
 from __future__ import annotations
@@ -50,29 +51,21 @@ def run_status(
     run_dir: str | Path, configfiles: Sequence[str | Path] = (), *, now: datetime | None = None
 ) -> list[SampleStatus]:
     """The status of every sample of the run in `run_dir`."""
-    from snakemake.settings.types import DAGSettings
-
     # Inside, the working directory is the run's: benchmark paths are relative to it.
-    with load_workflow(run_dir, configfiles) as workflow_api:
-        workflow_api.dag(dag_settings=DAGSettings())
-        workflow = workflow_api._workflow
-        workflow._prepare_dag(forceall=False, ignore_incomplete=True, lock_warn_only=True)
-        workflow._build_dag()
-        dag = workflow.dag
+    with load_workflow(run_dir, configfiles) as workflow:
+        graph = workflow.dag()
         clocks: dict[str, SampleClock] = workflow.globals["CLOCKS"]
 
-        scheduler = ClinicalScheduler(dag, None, logging.getLogger(__name__))
+        scheduler = ClinicalScheduler(graph.dag, None, logging.getLogger(__name__))
         scheduler.dag_updated()
-        needrun = set(dag.needrun_jobs())
         done: dict[str, int] = dict.fromkeys(clocks, 0)
         total: dict[str, int] = dict.fromkeys(clocks, 0)
         remaining: dict[str, float] = dict.fromkeys(clocks, 0.0)
-        for job in dag.jobs:
-            sample = job.wildcards_dict.get("sample")
+        for sample, job, needs_run in graph.sample_jobs("sample"):
             if sample not in clocks:
                 continue
             total[sample] += 1
-            if job in needrun:
+            if needs_run:
                 remaining[sample] = max(remaining[sample], scheduler.path_of(job))
             else:
                 done[sample] += 1
