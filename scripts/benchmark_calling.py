@@ -36,7 +36,8 @@ import yaml
 
 from helgenom.calling import format_call_chunk
 from helgenom.config import validate_config
-from helgenom.runs import GIAB_SAMPLE, snakemake_command, write_giab_run_dir
+from helgenom.runs import snakemake_command
+from helgenom.testing import GIAB_SAMPLE, write_giab_run_dir
 
 REPO = Path(__file__).resolve().parents[1]
 TESTDATA = Path(os.environ.get("HELGENOM_TESTDATA", REPO.parent / "shared" / "testdata"))

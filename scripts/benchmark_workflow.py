@@ -25,7 +25,8 @@ from pathlib import Path
 
 from helgenom.calling import format_call_chunk, soft_filter_pipeline
 from helgenom.config import validate_config
-from helgenom.runs import snakemake_command, write_giab_run_dir
+from helgenom.runs import snakemake_command
+from helgenom.testing import write_giab_run_dir
 
 REPO = Path(__file__).resolve().parents[1]
 TESTDATA = Path(os.environ.get("HELGENOM_TESTDATA", REPO.parent / "shared" / "testdata"))
