@@ -1,6 +1,7 @@
 """The package's shape: every module imports, the helgenom.* modules import each other
 without cycles, package data is found through helgenom.paths (never Path(__file__).parents),
-and the workflow's .smk files leave sys.path alone.
+the workflow's .smk files leave sys.path alone, and only helgenom.rundir names the run
+directory's state folder (.helgenom/).
 
 Imports inside functions count as well: a cycle broken only by importing late still ties the
 two modules together."""
@@ -152,14 +153,57 @@ def test_no_module_climbs_out_of_the_package_but_paths() -> None:
     assert not found, "Path(__file__).parents outside helgenom/paths.py: " + ", ".join(found)
 
 
-def test_no_smk_file_edits_sys_path() -> None:
+def _workflow_files() -> list[Path]:
     root = workflow_dir()
     files = [root / "Snakefile", *sorted((root / "workflow").rglob("*.smk"))]
     assert len(files) > 5, files
-    found = [
-        f"{path.relative_to(root)}:{number}"
+    return files
+
+
+def _code_lines_with(text: str, files: list[Path]) -> list[str]:
+    """file:line of each line of the workflow's files with `text` outside a comment."""
+    return [
+        f"{path.relative_to(workflow_dir())}:{number}"
         for path in files
         for number, line in enumerate(path.read_text().splitlines(), 1)
-        if "sys.path" in line.split("#", 1)[0]
+        if text in line.split("#", 1)[0]
     ]
+
+
+def test_no_smk_file_edits_sys_path() -> None:
+    found = _code_lines_with("sys.path", _workflow_files())
     assert not found, "sys.path edited in: " + ", ".join(found)
+
+
+def _docstrings(tree: ast.Module) -> set[int]:
+    """id() of the docstring nodes of a module and of its classes and functions."""
+    kinds = ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+    owners: list[ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef] = [tree]
+    owners += [node for node in ast.walk(tree) if isinstance(node, kinds)]
+    found = set()
+    for owner in owners:
+        first = owner.body[0] if owner.body else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            found.add(id(first.value))
+    return found
+
+
+def test_only_rundir_names_the_state_folder() -> None:
+    """The lease, run.json, the outputs manifest, the process record and the quarantine are
+    read and written by helgenom.rundir only: no other module (docstrings aside) and no
+    .smk file names a path in .helgenom/."""
+    found = _code_lines_with(".helgenom", _workflow_files())
+    for module, path in sorted(MODULES.items()):
+        if module == "helgenom.rundir":
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        docstrings = _docstrings(tree)
+        found += [
+            f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and ".helgenom" in node.value
+            and id(node) not in docstrings
+        ]
+    assert not found, ".helgenom/ named outside helgenom.rundir: " + ", ".join(found)
