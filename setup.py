@@ -15,7 +15,14 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "profiles", "envs")  # helgenom.paths
+WORKFLOW_FILES = (
+    "Snakefile",
+    "config.yaml",
+    "workflow",
+    "profiles",
+    "envs",
+    "resources",
+)  # paths.py
 
 
 class BuildWithWorkflow(build_py):

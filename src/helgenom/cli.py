@@ -194,7 +194,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Per sample: class, deadline, progress, remaining time, slack; flags samples at risk."""
-    from helgenom.failover import read_lease
+    from helgenom.rundir import read_lease
     from helgenom.status import format_status, run_status
 
     rows = run_status(args.directory, args.configfile)

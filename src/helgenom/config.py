@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from helgenom.paths import package_path
+from helgenom.problems import ProblemsError
 
 SCHEMA_DIR = package_path("schemas")
 CONFIG_SCHEMA = SCHEMA_DIR / "config.schema.yaml"
@@ -25,15 +26,10 @@ CONFIG_SCHEMA = SCHEMA_DIR / "config.schema.yaml"
 KeyPath = tuple[str | int, ...]
 
 
-class ConfigError(ValueError):
+class ConfigError(ProblemsError):
     """Invalid configuration; str() lists every problem with file, line and fix."""
 
-    def __init__(self, problems: Sequence[str]):
-        self.problems = list(problems)
-        super().__init__(
-            f"{len(self.problems)} problem(s) in the configuration:\n"
-            + "\n".join(f"  - {p}" for p in self.problems)
-        )
+    subject = "the configuration"
 
 
 def load_schema(path: Path = CONFIG_SCHEMA) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from genomedb_contract.client import deposit, read_token, write_receipt
 from genomedb_contract.crypto import file_digests
 from genomedb_contract.manifest import DepositError, build_manifest, canonical_json, iso_time
 from helgenom import __version__
+from helgenom.rundir import record_files, run_identifier
 from helgenom.runs import REPO
 
 __all__ = [
@@ -445,7 +446,7 @@ def export_from_run(
     db_public_key, on_qc_fail, register_sample), each falling back to its environment
     variable (helgenom.config.EXPORT_ENV); the files are the sample's standard outputs;
     `fastqs` its (unit ID, FASTQ path) pairs, which with the run's ID (by default from its
-    recorded start, helgenom.scheduling.run_identifier) make the deposit's key.
+    recorded start, helgenom.rundir.run_identifier) make the deposit's key.
     """
     with _errors_logged(sample_id, log):
         from helgenom.config import EXPORT_ENV
@@ -464,8 +465,6 @@ def export_from_run(
         run_dir = Path(results).resolve().parent
         parameters = analysis_parameters(config)
         if run_id is None:
-            from helgenom.scheduling import run_identifier
-
             run_id = run_identifier(started)
         reference = Path(config["reference"]["fasta"])
         build = config["reference"]["build"]
@@ -493,9 +492,8 @@ def export_from_run(
             log=log,
         )
         # What is in the database is complete: record it in the run's output manifest at once
-        # (helgenom.failover), so that a failover never makes or deposits it again. Files made
+        # (helgenom.rundir), so that a failover never makes or deposits it again. Files made
         # again after an earlier deposit by this run are not the deposited ones: left out.
-        from helgenom.failover import record_files
 
         differ = set(result.get("local_files_differ", ()))
         digests = {

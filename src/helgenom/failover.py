@@ -47,9 +47,6 @@ from helgenom.rundir import (
     utc_stamp,
     write_lease,
 )
-from helgenom.rundir import (  # until helgenom.export imports it from there (issue #13)
-    record_files as record_files,
-)
 
 # Folders of a run directory that hold outputs (besides the reference's prep_dir).
 OUTPUT_DIRS = ("results",)

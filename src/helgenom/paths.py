@@ -3,7 +3,8 @@
 Package data (schemas, gene panels, report templates, the gVCF gap filler) ships inside the
 `helgenom` package and is found with importlib.resources, wherever the package is installed.
 
-The workflow (Snakefile, workflow/rules, profiles/, envs/, config.yaml) is found in this order:
+The workflow (Snakefile, workflow/rules, profiles/, envs/, config.yaml, resources/: the demo's
+thresholds) is found in this order:
 1. `HELGENOM_WORKFLOW_DIR`, when set (an operator's own copy of the workflow);
 2. the copy a wheel carries (`helgenom/_workflow`, written by setup.py at build time);
 3. the source checkout an editable install points into (the folder holding `Snakefile`).
@@ -17,7 +18,7 @@ from pathlib import Path
 
 WORKFLOW_ENV = "HELGENOM_WORKFLOW_DIR"
 # What a workflow folder holds (setup.py copies exactly these into the wheel).
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "profiles", "envs")
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "workflow", "profiles", "envs", "resources")
 
 
 def package_path(*parts: str) -> Path:

@@ -76,23 +76,3 @@ def load_workflow(
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-# Moved to helgenom.testing (issue #13). Until tests/ import them from there, importing them
-# from here still works, with a DeprecationWarning; then delete this.
-_MOVED_TO_TESTING = frozenset(
-    {"GIAB_SAMPLE", "GIAB_UNIT", "SMALL_DATA_CHUNKS", "write_run_dir", "write_giab_run_dir"}
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MOVED_TO_TESTING:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import warnings
-
-    from helgenom import testing
-
-    warnings.warn(
-        f"helgenom.runs.{name} moved to helgenom.testing.{name}", DeprecationWarning, stacklevel=2
-    )
-    return getattr(testing, name)

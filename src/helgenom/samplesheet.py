@@ -35,6 +35,7 @@ from jsonschema import Draft202012Validator
 
 from genomedb_contract.cpr import CPR_RE, looks_like_cpr
 from helgenom.paths import package_path
+from helgenom.problems import ProblemsError
 
 __all__ = [
     "PLATFORMS",
@@ -113,17 +114,11 @@ class Problem:
         return f"{where}:{column} {self.message.rstrip('. ')}. Fix: {self.fix}"
 
 
-class SampleSheetError(ValueError):
-    """The sample sheet is invalid; `problems` lists every problem found."""
+class SampleSheetError(ProblemsError):
+    """The sample sheet is invalid; `problems` lists every problem found (Problem records)."""
 
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems: list[Problem] = list(problems)
-        super().__init__(self.__str__())
-
-    def __str__(self) -> str:
-        lines = [f"{len(self.problems)} problem(s) in the sample sheet:"]
-        lines += [f"  - {problem}" for problem in self.problems]
-        return "\n".join(lines)
+    subject = "the sample sheet"
+    problems: list[Problem]
 
 
 # ---- the loaded sheet ----------------------------------------------------------------------

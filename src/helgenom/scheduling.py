@@ -40,10 +40,6 @@ from zoneinfo import ZoneInfo
 from snakemake_interface_scheduler_plugins.base import SchedulerBase
 from snakemake_interface_scheduler_plugins.settings import SchedulerSettingsBase
 
-from helgenom.rundir import (  # until helgenom.export imports it from there (issue #13)
-    run_identifier as run_identifier,
-)
-
 LOCAL_TZ = ZoneInfo("Europe/Copenhagen")
 
 # Resource names of the tags every job carries.
