@@ -1,15 +1,67 @@
 #!/usr/bin/env bash
-# Run helgenom's tests: installs what is missing, starts the single-host Slurm test cluster
-# (scripts/slurm/start.sh) and the two-site test bed (scripts/slurm/twosite.sh) for the cluster
-# tests, runs pytest, and stops them again, also when tests fail. Extra arguments go to pytest.
-# HELGENOM_NO_SLURM=1 skips the cluster (its tests are then skipped). It also starts a private
-# PostgreSQL (scripts/genomedb/pg_start.sh) for the genome database's tests, and stops it
-# again; HELGENOM_NO_PG=1 skips it (those tests are then skipped).
+# Run helgenom's tests, tier by tier (README: Tests). Installs what is missing (scripts/setup.sh),
+# checks the code with ruff, then:
+#   1. the unit tiers (tests/unit, services/genomedb/tests/unit): no process, no network;
+#   2. the other tiers in one parallel pytest run (pytest-xdist, tests of one module on one
+#      worker, the tests of each Slurm test cluster one after the other on one worker):
+#      tests/workflow, tests/e2e, services/genomedb/tests/service, tests/slurm.
+# It starts the services those need and stops them again on exit, also when tests fail: the
+# single-host Slurm test cluster (scripts/slurm/start.sh) and the two-site bed
+# (scripts/slurm/twosite.sh) for tests/slurm, a private PostgreSQL (scripts/genomedb/pg_start.sh)
+# for the genome database's tests.
+#
+#   bash scripts/test.sh                      # every tier (the README's test command, and CI's)
+#   bash scripts/test.sh unit                 # one or more tiers: unit workflow e2e slurm
+#   bash scripts/test.sh workflow -- -k fail  # after --: arguments for pytest
+#
+# HELGENOM_NO_SLURM=1 skips starting the clusters (their tests then skip), HELGENOM_NO_PG=1
+# PostgreSQL (its tests then skip). HELGENOM_TEST_WORKERS: parallel workers of step 2 (default
+# 4: the Slurm tests mostly wait for the clusters, so two of the four workers wait while two
+# compute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+TIERS=()
+while (($#)); do
+  case $1 in
+    unit | workflow | e2e | slurm) TIERS+=("$1") ;;
+    --) shift && break ;;
+    *) echo "test.sh: unknown tier '$1' (tiers: unit workflow e2e slurm; pytest arguments after --)" >&2
+       exit 2 ;;
+  esac
+  shift
+done
+((${#TIERS[@]})) || TIERS=(unit workflow e2e slurm)
+wants() { [[ " ${TIERS[*]} " == *" $1 "* ]]; }
+
 bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+
+PYTEST=(.venv/bin/python -m pytest -ra -p no:cacheprovider)
+# pytest's exit 5 (no test collected) is a failure here: a tier that runs nothing hides a fault.
+run_pytest() {
+  local status=0
+  "${PYTEST[@]}" "$@" || status=$?
+  if [ "$status" -eq 5 ]; then
+    echo "test.sh: pytest collected no tests: that is a failure" >&2
+    status=1
+  fi
+  return "$status"
+}
+
+status=0
+if wants unit; then
+  SECONDS=0
+  run_pytest -n 2 tests/unit services/genomedb/tests/unit "$@" || status=$?
+  echo "test.sh: unit tiers: ${SECONDS}s"
+fi
+
+PATHS=()
+wants workflow && PATHS+=(tests/workflow)
+wants e2e && PATHS+=(tests/e2e services/genomedb/tests/service)
+wants slurm && PATHS+=(tests/slurm)
+((${#PATHS[@]})) || exit "$status"
 
 # Services started below are stopped on exit, also when tests fail.
 STOP=()
@@ -20,7 +72,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "${HELGENOM_NO_SLURM:-0}" != 1 ]; then
+if wants slurm && [ "${HELGENOM_NO_SLURM:-0}" != 1 ]; then
   STOP+=(scripts/slurm/stop.sh)
   bash scripts/slurm/start.sh
   # The two-site test bed (computerome + genomedk) of the failover tests, next to it.
@@ -30,19 +82,15 @@ if [ "${HELGENOM_NO_SLURM:-0}" != 1 ]; then
   export HELGENOM_SLURM_REQUIRED=1
 fi
 
-if [ "${HELGENOM_NO_PG:-0}" != 1 ]; then
+if { wants e2e || wants workflow; } && [ "${HELGENOM_NO_PG:-0}" != 1 ]; then
   STOP+=(scripts/genomedb/pg_stop.sh)
   bash scripts/genomedb/pg_start.sh
   # PostgreSQL is up: the genome database's PostgreSQL tests must run, not skip.
   export HELGENOM_PG_REQUIRED=1
 fi
 
-set +e
-.venv/bin/python -m pytest -ra "$@"
-status=$?
-set -e
-if [ "$status" -eq 5 ]; then
-  echo "test.sh: pytest collected no tests: that is a failure" >&2
-  exit 1
-fi
+SECONDS=0
+run_pytest -n "${HELGENOM_TEST_WORKERS:-4}" --dist loadgroup --durations=15 "${PATHS[@]}" "$@" ||
+  status=$?
+echo "test.sh: ${PATHS[*]}: ${SECONDS}s"
 exit "$status"

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from helgenom.testing import write_giab_run_dir
+from workflow_helpers import GIAB_CHUNKS, giab_validation, shared_run, snakemake
+
 REPO = Path(__file__).resolve().parents[1]
 TESTDATA = Path(os.environ.get("HELGENOM_TESTDATA", REPO.parent / "shared" / "testdata"))
 GIAB = TESTDATA / "giab-na12878-chr20"
@@ -62,3 +65,31 @@ def giab() -> Path:
             pytest.fail(f"{message}: CI must run the real-data tests")
         pytest.skip(message)
     return GIAB
+
+
+# ---- pipeline runs shared by the whole test session (helpers: workflow_helpers) ---------
+
+
+@pytest.fixture(scope="session")
+def giab_run(giab: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The GIAB slice through the pipeline as configured for small data (4 calling chunks),
+    2 cores: read it, or copy_run() it to change it."""
+
+    def build(run_dir: Path) -> None:
+        write_giab_run_dir(run_dir, giab)
+        snakemake(run_dir, cores=2)
+
+    return shared_run(tmp_path_factory, "giab", build)
+
+
+@pytest.fixture(scope="session")
+def giab_validated(giab: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The GIAB slice called over GIAB_CHUNKS chunks (boundaries inside the covered 100 kb)
+    and validated against the truth set, 2 cores: read it, or copy_run() it to change it."""
+
+    def build(run_dir: Path) -> None:
+        config = {"calling": {"chunks": GIAB_CHUNKS}, **giab_validation(giab)}
+        write_giab_run_dir(run_dir, giab, extra_config=config)
+        snakemake(run_dir, cores=2)
+
+    return shared_run(tmp_path_factory, "giab-validated", build)

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from helgenom.runs import REPO, load_workflow, snakemake_command, write_run_dir
+import pytest
+from filelock import FileLock
 
-__all__ = ["REPO", "load_workflow_rules", "snakemake", "write_demo_run", "write_run_dir"]
+from helgenom.runs import REPO, load_workflow, snakemake_command
+from helgenom.testing import GIAB_SAMPLE, write_run_dir
+
+__all__ = [
+    "GIAB_CHUNKS",
+    "REPO",
+    "copy_run",
+    "export_results",
+    "giab_validation",
+    "load_workflow_rules",
+    "shared_run",
+    "snakemake",
+    "write_demo_run",
+    "write_run_dir",
+]
 
 
 def snakemake(
@@ -27,8 +45,8 @@ def snakemake(
 
 def load_workflow_rules(run_dir: Path, config: dict[str, Any] | None = None) -> list[Any]:
     """The workflow's Rule objects, loaded through Snakemake's API in `run_dir`."""
-    with load_workflow(run_dir, config=config, cores=2) as workflow_api:
-        return list(workflow_api._workflow.rules)
+    with load_workflow(run_dir, config=config, cores=2) as workflow:
+        return workflow.rules
 
 
 def write_demo_run(
@@ -59,3 +77,79 @@ def write_demo_run(
         extra_config=extra_config,
     )  # fmt: skip
     return run_dir
+
+
+# ---- run directories shared by a test session (fixtures in tests/conftest.py) --------------
+
+# 24 chunks of ~46 kb: chunk boundaries fall inside the 100 kb covered by reads.
+GIAB_CHUNKS = 24
+
+
+def _session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder shared by every xdist worker of this test session (the session's own base
+    temp folder when not parallel)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def shared_run(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]
+) -> Path:
+    """The run directory `name`, built once per test session by `build(run_dir)` (the first
+    worker that asks builds it, the others wait for it). A build that failed is not retried:
+    every test that needs it fails with the first failure's message."""
+    root = _session_dir(tmp_path_factory) / "shared-runs"
+    root.mkdir(exist_ok=True)
+    run_dir, done, failed = root / name, root / f"{name}.done", root / f"{name}.failed"
+    with FileLock(root / f"{name}.lock"):
+        if failed.exists():
+            pytest.fail(f"shared run {name} failed earlier in this session:\n{failed.read_text()}")
+        if not done.exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+            run_dir.mkdir()
+            try:
+                build(run_dir)
+            except BaseException as error:
+                failed.write_text(f"{type(error).__name__}: {error}"[-20000:])
+                raise
+            done.touch()
+    return run_dir
+
+
+def copy_run(run_dir: Path, dest: Path) -> Path:
+    """A copy of a finished run directory (outputs, config, Snakemake's records, time stamps
+    kept) for a test that changes or reruns it; the shared original stays as it was."""
+    shutil.copytree(run_dir, dest, symlinks=True)
+    return dest
+
+
+def giab_validation(giab: Path) -> dict[str, Any]:
+    """The config that validates the GIAB run against the slice's truth set."""
+    return {
+        "validation": {
+            GIAB_SAMPLE: {
+                "truth_vcf": str(giab / "slice" / "truth_shifted.vcf.gz"),
+                "confident_bed": str(giab / "slice" / "confident_shifted.bed"),
+            }
+        }
+    }
+
+
+def export_results(tmp: Path, sample: str = "S1", gvcf: bool = True) -> Path:
+    """A results/ folder in `tmp` with the files the export step picks up for `sample` (and
+    some it must leave out: the run's MultiQC report, another sample's CRAM)."""
+    results = tmp / "results"
+    paths = [
+        f"cram/{sample}.cram", f"cram/{sample}.cram.crai",
+        f"vcf/{sample}.vcf.gz", f"vcf/{sample}.vcf.gz.tbi",
+        f"qc/samtools/{sample}.stats.txt", f"qc/mosdepth/{sample}.mosdepth.summary.txt",
+        f"qc/fastp/{sample}/{sample}_HVKJ2DSX3.1.fastp.json",
+        f"report/{sample}.html", f"report/{sample}.fhir.json",
+        "qc/multiqc/multiqc_report.html", "cram/OTHER.cram",
+    ]  # fmt: skip
+    if gvcf:
+        paths += [f"gvcf/{sample}.g.vcf.gz", f"gvcf/{sample}.g.vcf.gz.tbi"]
+    for path in paths:
+        (results / path).parent.mkdir(parents=True, exist_ok=True)
+        (results / path).write_text(f"content of {path}\n")
+    return results

@@ -10,36 +10,28 @@ from typing import Any
 import pysam
 import pytest
 
-from helgenom.runs import GIAB_SAMPLE as SAMPLE
-from helgenom.runs import write_giab_run_dir
+from helgenom.testing import GIAB_SAMPLE as SAMPLE
+from helgenom.testing import write_giab_run_dir
 from helgenom.truth import compare, read_bed
-from workflow_helpers import snakemake
+from workflow_helpers import GIAB_CHUNKS, giab_validation, snakemake
 
-pytestmark = pytest.mark.e2e
-
-# 24 chunks of ~46 kb: chunk boundaries fall inside the 100 kb covered by reads.
-CHUNKS = 24
 SLICE = "chr20_9995001_11095000"
 
 
 def _run(run_dir: Path, giab: Path, validate: bool = True, **calling: Any) -> Path:
-    config: dict[str, Any] = {"calling": {"chunks": CHUNKS, **calling}}
+    config: dict[str, Any] = {"calling": {"chunks": GIAB_CHUNKS, **calling}}
     if validate:
-        config["validation"] = {
-            SAMPLE: {
-                "truth_vcf": str(giab / "slice" / "truth_shifted.vcf.gz"),
-                "confident_bed": str(giab / "slice" / "confident_shifted.bed"),
-            }
-        }
+        config.update(giab_validation(giab))
     write_giab_run_dir(run_dir, giab, extra_config=config)
     snakemake(run_dir)
     return run_dir
 
 
 @pytest.fixture(scope="module")
-def validated(giab: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A validation run in the default calling mode (with the gVCF, the default)."""
-    return _run(tmp_path_factory.mktemp("validated"), giab)
+def validated(giab_validated: Path) -> Path:
+    """A validation run in the default calling mode (with the gVCF, the default): the
+    session's shared one."""
+    return giab_validated
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +108,7 @@ def _assert_gvcf_covers_the_chunks(run_dir: Path) -> None:
     assert all(a[2] <= b[1] for a, b in zip(blocks, blocks[1:], strict=False)), "blocks overlap"
     assert len(set(spans)) == len(spans), "a record is repeated (chunk boundary)"
     beds = sorted((run_dir / "results" / "calls" / "chunks").glob("*.bed"))
-    assert len(beds) == CHUNKS
+    assert len(beds) == GIAB_CHUNKS
     for bed in beds:
         for contig, intervals in read_bed(bed).items():
             for start, end in intervals:

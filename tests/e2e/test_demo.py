@@ -11,8 +11,6 @@ import pytest
 from helgenom.demo import DEFAULT_SAMPLES, demo_paths
 from helgenom.truth import compare
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
@@ -82,10 +80,10 @@ def test_demo_deposits_into_the_embedded_database(demo_run: tuple[Path, str]) ->
     clinician of the department reads each VCF back byte-identical."""
     import json
 
-    from helgenom.genomedb import tokens
-    from helgenom.genomedb.context import Context
-    from helgenom.genomedb.crypto import generate_keypair, load_public_key
-    from helgenom.genomedb.service import embedded_database
+    from genomedb import tokens
+    from genomedb.context import Context
+    from genomedb.service import embedded_database
+    from genomedb_contract.crypto import generate_keypair, load_public_key
 
     run_dir, stdout = demo_run
     home = run_dir / "demo" / "genomedb"
@@ -118,7 +116,7 @@ def test_demo_deposits_into_the_embedded_database(demo_run: tuple[Path, str]) ->
             out = run_dir / f"{sample}.back.vcf.gz"
             fetch = subprocess.run(
                 [
-                    sys.executable, "-m", "helgenom.genomedb", "--home", str(home), "fetch",
+                    sys.executable, "-m", "genomedb", "--home", str(home), "fetch",
                     "--url", db.url, "--token-file", str(home / "clinician.token"),
                     "--object-id", receipt["files"]["vcf"]["drs_id"],
                     "--secret-key", str(secret), "--db-public-key", str(db.public_key),

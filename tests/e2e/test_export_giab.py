@@ -15,22 +15,19 @@ from typing import Any
 import pytest
 import yaml
 from sqlalchemy import select
-from test_genomedb_support import BACKENDS, deployment
 
+from genomedb.catalog import deposits
+from genomedb.testing import BACKENDS, deployment
 from helgenom.export import standard_files
-from helgenom.genomedb.catalog import deposits
-from helgenom.runs import GIAB_SAMPLE as SAMPLE
-from helgenom.runs import REPO, write_giab_run_dir
-from workflow_helpers import snakemake
-
-pytestmark = pytest.mark.e2e
+from helgenom.runs import REPO
+from helgenom.testing import GIAB_SAMPLE as SAMPLE
+from workflow_helpers import copy_run, snakemake
 
 
 @pytest.fixture(scope="module")
-def giab_run(giab: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run_dir = write_giab_run_dir(tmp_path_factory.mktemp("giab-export"), giab)
-    snakemake(run_dir, cores=2)
-    return run_dir
+def export_run(giab_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the session's GIAB run: the export step is added to it."""
+    return copy_run(giab_run, tmp_path_factory.mktemp("giab-export") / "run")
 
 
 def _export_config(run_dir: Path, db: Any, tmp_path: Path, *, override: bool) -> Path:
@@ -77,22 +74,22 @@ def _run_export(run_dir: Path, overlay: Path, *extra: str) -> dict:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_giab_run_deposits_and_reads_back_byte_identical(
-    giab_run: Path, backend: str, tmp_path: Path
+    export_run: Path, backend: str, tmp_path: Path
 ) -> None:
     with deployment(tmp_path / "db", backend) as db:
-        shutil.rmtree(giab_run / "results" / "export", ignore_errors=True)
+        shutil.rmtree(export_run / "results" / "export", ignore_errors=True)
         # The gate fails and nothing overrides it: the export step records "not deposited"
         # and the run goes on; the database stays empty.
-        skipped = _run_export(giab_run, _export_config(giab_run, db, tmp_path, override=False))
-        gate = json.loads((giab_run / "results/qc/gate" / f"{SAMPLE}.json").read_text())
+        skipped = _run_export(export_run, _export_config(export_run, db, tmp_path, override=False))
+        gate = json.loads((export_run / "results/qc/gate" / f"{SAMPLE}.json").read_text())
         assert gate["decision"] == "fail" and "override" not in gate
         assert skipped["deposited"] is False and "QC gate failed" in skipped["reason"]
         assert db.counts()["committed"] == 0
 
         # A recorded override reruns the gate, the report and the export: deposited.
-        overlay = _export_config(giab_run, db, tmp_path, override=True)
-        receipt = _run_export(giab_run, overlay)
-        outputs = standard_files(giab_run / "results", SAMPLE)
+        overlay = _export_config(export_run, db, tmp_path, override=True)
+        receipt = _run_export(export_run, overlay)
+        outputs = standard_files(export_run / "results", SAMPLE)
         assert {"cram", "crai", "vcf", "vcf_tbi", "gvcf", "gvcf_tbi"} <= set(outputs)
         assert set(receipt["files"]) == set(outputs)
         assert (receipt["sample_id"], receipt["version"]) == (SAMPLE, 1)
@@ -100,15 +97,15 @@ def test_giab_run_deposits_and_reads_back_byte_identical(
         # Provenance: what ran, on what.
         manifest = _manifest(db, receipt)
         provenance = manifest["provenance"]
-        versions = yaml.safe_load((giab_run / "results" / "versions.yaml").read_text())
+        versions = yaml.safe_load((export_run / "results" / "versions.yaml").read_text())
         assert provenance["tools"] == {k: str(v) for k, v in versions.items()}
-        fasta = Path(yaml.safe_load((giab_run / "config.yaml").read_text())["reference"]["fasta"])
+        fasta = Path(yaml.safe_load((export_run / "config.yaml").read_text())["reference"]["fasta"])
         assert provenance["reference"]["sha256"] == hashlib.sha256(fasta.read_bytes()).hexdigest()
         head = subprocess.run(
             ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True
         ).stdout.strip()
         assert provenance["pipeline"]["commit"] == head
-        gate = json.loads((giab_run / "results/qc/gate" / f"{SAMPLE}.json").read_text())
+        gate = json.loads((export_run / "results/qc/gate" / f"{SAMPLE}.json").read_text())
         expected = "override" if gate["decision"] == "fail" else gate["decision"]
         assert manifest["qc_gate"]["decision"] == expected
         assert manifest["qc_gate"].get("failed_checks", []) == gate["failed_checks"]
@@ -131,13 +128,13 @@ def test_giab_run_deposits_and_reads_back_byte_identical(
         before = db.counts()
         assert (
             "Nothing to be done"
-            in snakemake(giab_run, "--configfile", "config.yaml", str(overlay)).stderr
+            in snakemake(export_run, "--configfile", "config.yaml", str(overlay)).stderr
         )
-        again = _run_export(giab_run, overlay, "--forcerun", "export")
+        again = _run_export(export_run, overlay, "--forcerun", "export")
         assert again == receipt
         assert db.counts() == before
         verify = subprocess.run(
-            [sys.executable, "-m", "helgenom.genomedb", "--home", str(db.home), "verify-audit"],
+            [sys.executable, "-m", "genomedb", "--home", str(db.home), "verify-audit"],
             capture_output=True, text=True,
         )  # fmt: skip
         assert verify.returncode == 0, verify.stdout + verify.stderr

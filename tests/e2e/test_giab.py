@@ -12,34 +12,30 @@ from pathlib import Path
 import pysam
 import pytest
 
-from helgenom.runs import GIAB_SAMPLE as SAMPLE
-from helgenom.runs import snakemake_command, write_giab_run_dir
+from helgenom.runs import snakemake_command
+from helgenom.testing import GIAB_SAMPLE as SAMPLE
+from helgenom.testing import write_giab_run_dir
 from helgenom.truth import compare
-from workflow_helpers import snakemake
-
-pytestmark = pytest.mark.e2e
-
-# 24 chunks of ~46 kb: chunk boundaries fall inside the 100 kb covered by reads.
-CHUNKS = 24
+from workflow_helpers import GIAB_CHUNKS, copy_run, giab_validation, snakemake
 
 
 def _giab_run_dir(run_dir: Path, giab: Path, aligner: str = "bwa") -> Path:
-    extra = {"calling": {"chunks": CHUNKS}, "alignment": {"aligner": aligner}}
+    extra = {"calling": {"chunks": GIAB_CHUNKS}, "alignment": {"aligner": aligner}}
     return write_giab_run_dir(run_dir, giab, extra_config=extra)
 
 
 @pytest.fixture(scope="module")
-def run2(giab: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The GIAB slice run with 2 cores."""
-    run_dir = _giab_run_dir(tmp_path_factory.mktemp("giab2"), giab)
-    snakemake(run_dir, cores=2)
-    return run_dir
+def run2(giab_validated: Path) -> Path:
+    """The GIAB slice run with 2 cores (the session's shared validation run)."""
+    return giab_validated
 
 
 @pytest.fixture(scope="module")
 def run1(giab: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same run with 1 core (every tool single-threaded)."""
-    run_dir = _giab_run_dir(tmp_path_factory.mktemp("giab1"), giab)
+    run_dir = tmp_path_factory.mktemp("giab1")
+    config = {"calling": {"chunks": GIAB_CHUNKS}, **giab_validation(giab)}
+    write_giab_run_dir(run_dir, giab, extra_config=config)
     snakemake(run_dir, cores=1)
     return run_dir
 
@@ -88,7 +84,7 @@ def test_vcf_sample_index_and_filters(run2: Path) -> None:
     assert positions == sorted(positions)
     # The gathered VCF holds records from several chunks, each record exactly once.
     beds = sorted((run2 / "results" / "calls" / "chunks").glob("*.bed"))
-    assert len(beds) == CHUNKS
+    assert len(beds) == GIAB_CHUNKS
     starts = [int(b.read_text().split("\t")[1]) for b in beds]
     used = {sum(1 for s in starts if s < pos) for pos in positions}
     assert len(used) >= 2
@@ -169,11 +165,14 @@ def test_vcf_records_identical_with_one_and_two_threads(run1: Path, run2: Path) 
     assert len(_records(run2 / vcf)) > 200
 
 
-def test_second_run_does_nothing(run2: Path) -> None:
-    before = {p: p.stat().st_mtime_ns for p in (run2 / "results").rglob("*") if p.is_file()}
-    proc = snakemake(run2)
+def test_second_run_does_nothing(run2: Path, tmp_path: Path) -> None:
+    """Run again (in a copy of the finished run, time stamps kept: the shared run is only read,
+    and a run directory moved to another place is not redone either)."""
+    again = copy_run(run2, tmp_path / "again")
+    before = {p: p.stat().st_mtime_ns for p in (again / "results").rglob("*") if p.is_file()}
+    proc = snakemake(again)
     assert "Nothing to be done" in proc.stdout + proc.stderr
-    after = {p: p.stat().st_mtime_ns for p in (run2 / "results").rglob("*") if p.is_file()}
+    after = {p: p.stat().st_mtime_ns for p in (again / "results").rglob("*") if p.is_file()}
     assert before == after
 
 

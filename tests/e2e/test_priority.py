@@ -13,8 +13,6 @@ import pytest
 from helgenom.demo import generate_demo
 from workflow_helpers import REPO, snakemake, write_run_dir
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -25,11 +25,9 @@ import yaml
 
 from helgenom.report import FOR_INTERPRETATION, QC_FAILURE, read_report
 from helgenom.report.panels import load_catalogue
-from helgenom.runs import GIAB_SAMPLE as SAMPLE
-from helgenom.runs import GIAB_UNIT, write_giab_run_dir, write_run_dir
+from helgenom.testing import GIAB_SAMPLE as SAMPLE
+from helgenom.testing import GIAB_UNIT, write_giab_run_dir, write_run_dir
 from workflow_helpers import REPO, snakemake
-
-pytestmark = pytest.mark.e2e
 
 DATA = REPO / "tests" / "data"
 CONTIG = "chr20_9995001_11095000"

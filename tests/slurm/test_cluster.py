@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slurm
+# One worker runs the tests on the single-host test cluster (scripts/slurm/start.sh) one by
+# one: they share its queue and accounting.
+XDIST_GROUP = "slurm-cluster"
 
 STATE_DIR = Path(os.environ.get("HELGENOM_SLURM_DIR", "/var/tmp/helgenom-slurm"))
 SLURM_CONF = STATE_DIR / "etc" / "slurm.conf"

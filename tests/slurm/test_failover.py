@@ -27,14 +27,17 @@ import pysam
 import pytest
 import yaml
 
-from helgenom import failover
-from helgenom.genomedb.context import Context
-from helgenom.genomedb.service import embedded_database
-from helgenom.runs import GIAB_UNIT, snakemake_command, write_run_dir
+from genomedb.context import Context
+from genomedb.service import embedded_database
+from helgenom import failover, rundir
+from helgenom.runs import snakemake_command
+from helgenom.testing import GIAB_UNIT, write_run_dir
 from slurm_helpers import ACCOUNTS, FAST_POLLING, BedSite, two_sites  # noqa: F401
 from workflow_helpers import snakemake
 
-pytestmark = [pytest.mark.slurm, pytest.mark.e2e]
+# One worker runs the tests on the two-site test bed (scripts/slurm/twosite.sh) one by one:
+# they share its queues and accounting, and some take a site down.
+XDIST_GROUP = "slurm-twosite"
 
 ACUTE, ROUTINE = "GIAB-A", "GIAB-R"
 WATCHDOG = ["--watchdog-interval", "2", "--watchdog-grace", "6", "--record-every", "2"]
@@ -165,7 +168,7 @@ def _deposits(home: Path) -> dict[str, int]:
     """Committed deposits per sample in the genome database."""
     from sqlalchemy import select
 
-    from helgenom.genomedb.catalog import deposits, samples
+    from genomedb.catalog import deposits, samples
 
     ctx = Context.open(home)
     with ctx.engine.connect() as conn:
@@ -255,7 +258,7 @@ def test_watchdog_ends_the_primary_run_naming_the_site(killed_primary: dict[str,
     assert "computerome" in stderr and "helgenom failover --to genomedk" in stderr
     assert killed_primary["waited"] < 120
     # The first CRAM was not complete when the site died (no manifest entry).
-    entries = failover.read_outputs(killed_primary["run_dir"])
+    entries = rundir.read_outputs(killed_primary["run_dir"])
     assert not all(f"results/cram/{s}.cram" in entries for s in (ACUTE, ROUTINE))
 
 
@@ -268,7 +271,7 @@ def test_failover_completes_on_the_passive_site_like_an_uninterrupted_run(
 ) -> None:
     passive = two_sites["genomedk"]
     run_dir = killed_primary["replicas"][replica]
-    manifest = failover.read_outputs(run_dir)
+    manifest = rundir.read_outputs(run_dir)
     unproven = [
         p.relative_to(run_dir).as_posix()
         for p in (run_dir / "results" / "cram").glob("*.cram")
@@ -296,8 +299,8 @@ def test_failover_completes_on_the_passive_site_like_an_uninterrupted_run(
     assert "fence written into the primary's run directory" in err
     for path in unproven:
         assert f"not proven complete, made again: {path}" in err
-        assert (run_dir / failover.QUARANTINE / "2" / path).exists()  # kept aside
-    lease = failover.read_lease(run_dir)
+        assert (run_dir / rundir.QUARANTINE / "2" / path).exists()  # kept aside
+    lease = rundir.read_lease(run_dir)
     assert lease is not None and lease.token == "genomedk:2"
     status = subprocess.run(
         [sys.executable, "-m", "helgenom.cli", "status", "--directory", str(run_dir)],
@@ -423,7 +426,7 @@ def test_failing_back_mid_run_completes_on_the_primary(
     # 2. Failing back: stopped on the passive site mid-run (runbook step 1) ...
     _stop_when(second, copy / "results" / "vcf" / "ACUTE1.vcf.gz.tbi", "acute VCF")
     assert not (copy / "results" / "vcf" / "ROUT1.vcf.gz.tbi").exists()
-    lease = failover.read_lease(copy)
+    lease = rundir.read_lease(copy)
     assert lease is not None and lease.token == "genomedk:2"
     # ... replicated from the passive site over the primary's fenced copy (step 2) ...
     rep = _helgenom("replicate", "--directory", str(copy), "--to", str(run_dir),
@@ -444,9 +447,9 @@ def test_failing_back_mid_run_completes_on_the_primary(
         assert _vcf_records(run_dir / f"results/vcf/{sample}.vcf.gz") == _vcf_records(
             runs["baseline"] / f"results/vcf/{sample}.vcf.gz"
         )
-    lease = failover.read_lease(run_dir)
+    lease = rundir.read_lease(run_dir)
     assert lease is not None and lease.token == "computerome:3" and not lease.fenced
-    fenced = failover.read_lease(copy)
+    fenced = rundir.read_lease(copy)
     assert fenced is not None and fenced.fenced and fenced.token == "computerome:3"
     # The passive site's copy, fenced now, runs nothing.
     again = _helgenom("run", "--site", "genomedk", "--directory", str(copy),

@@ -14,8 +14,6 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import pytest
-
 from helgenom.demo import generate_demo
 from helgenom.runs import snakemake_command
 from slurm_helpers import ACCOUNTS, FAST_POLLING, cluster, sacct_jobs, since_now
@@ -23,7 +21,9 @@ from workflow_helpers import REPO, write_run_dir
 
 __all__ = ["cluster"]  # the fixture
 
-pytestmark = pytest.mark.slurm
+# One worker runs the tests on the single-host test cluster (scripts/slurm/start.sh) one by
+# one: they share its queue and accounting.
+XDIST_GROUP = "slurm-cluster"
 
 RESEARCH_ACCOUNT = "helgenom-test"
 RESEARCH_CPUS = 32  # six of them fill the 192-CPU test node

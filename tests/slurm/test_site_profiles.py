@@ -15,14 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from helgenom.runs import GIAB_SAMPLE, snakemake_command, write_giab_run_dir
+from helgenom.runs import snakemake_command
 from helgenom.sites import SITES
+from helgenom.testing import GIAB_SAMPLE, write_giab_run_dir
 from slurm_helpers import ACCOUNTS, FAST_POLLING, cluster, sacct_jobs, since_now
-from workflow_helpers import REPO, snakemake
+from workflow_helpers import REPO
 
 __all__ = ["cluster"]  # the fixture
 
-pytestmark = pytest.mark.slurm
+# One worker runs the tests on the single-host test cluster (scripts/slurm/start.sh) one by
+# one: they share its queue and accounting.
+XDIST_GROUP = "slurm-cluster"
 
 
 def _site_run(site: str, run_dir: Path, *args: str, check: bool = True,
@@ -42,20 +45,50 @@ def _records(vcf: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def local_vcf(giab: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """The records of the same GIAB run made locally, to compare the cluster runs with."""
-    run_dir = write_giab_run_dir(tmp_path_factory.mktemp("local"), giab)
-    snakemake(run_dir)
-    return _records(run_dir / "results" / "vcf" / f"{GIAB_SAMPLE}.vcf.gz")
+def local_vcf(giab_run: Path) -> list[str]:
+    """The records of the same GIAB run made locally (the session's shared run), to compare
+    the cluster runs with."""
+    return _records(giab_run / "results" / "vcf" / f"{GIAB_SAMPLE}.vcf.gz")
+
+
+@pytest.fixture(scope="module")
+def site_runs(
+    cluster: None, giab: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Path, str]]:
+    """The GIAB run through every site profile at once (each site's own account, so sacct
+    tells their jobs apart), as a cluster shared by several projects sees them: by site, the
+    run directory and the sacct start time."""
+    since = since_now()
+    started = {}
+    for site in sorted(SITES):
+        run_dir = write_giab_run_dir(tmp_path_factory.mktemp(site), giab)
+        env = {**os.environ, "HELGENOM_SLURM_ACCOUNT": ACCOUNTS[site]}
+        cmd = snakemake_command(run_dir, *FAST_POLLING, cores=None, profile=f"profiles/{site}")
+        log = (run_dir / "snakemake.out").open("w")
+        started[site] = (run_dir, log, subprocess.Popen(
+            cmd, cwd=run_dir, env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+        ))  # fmt: skip
+    failed = []
+    try:
+        for site, (run_dir, _, proc) in started.items():
+            if proc.wait(timeout=900) != 0:
+                out = (run_dir / "snakemake.out").read_text()
+                failed.append(f"{site} run failed:\n{out[-6000:]}")
+    finally:
+        for _, log, proc in started.values():
+            if proc.poll() is None:  # a run over time: stop it (Ctrl-C cancels its jobs)
+                proc.send_signal(signal.SIGINT)
+                proc.wait(timeout=120)
+            log.close()
+    assert not failed, "\n".join(failed)
+    return {site: (run_dir, since) for site, (run_dir, _, _) in started.items()}
 
 
 @pytest.mark.parametrize("site", sorted(SITES))
 def test_giab_run_through_site_profile(
-    site: str, cluster: None, giab: Path, local_vcf: list[str], tmp_path: Path
+    site: str, site_runs: dict[str, tuple[Path, str]], local_vcf: list[str]
 ) -> None:
-    since = since_now()
-    run_dir = write_giab_run_dir(tmp_path / site, giab)
-    _site_run(site, run_dir)
+    run_dir, since = site_runs[site]
     assert _records(run_dir / "results" / "vcf" / f"{GIAB_SAMPLE}.vcf.gz") == local_vcf
 
     jobs = sacct_jobs(ACCOUNTS[site], since)

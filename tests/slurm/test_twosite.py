@@ -19,7 +19,9 @@ from slurm_helpers import REPO, TWO_SITES, BedSite, since_now, two_sites
 
 __all__ = ["two_sites"]  # the fixture
 
-pytestmark = pytest.mark.slurm
+# One worker runs the tests on the two-site test bed (scripts/slurm/twosite.sh) one by one:
+# they share its queues and accounting, and some take a site down.
+XDIST_GROUP = "slurm-twosite"
 
 # Ends with a job step started the way Snakemake's slurm executor starts every job: `srun`
 # inside the batch script. Without SLURM_CONF (slurmstepd does not always pass it on) srun

@@ -29,6 +29,10 @@ from slurm_helpers import FAST_POLLING, REPO, BedSite, since_now, slurm_free_env
 
 __all__ = ["two_sites"]  # the fixture
 
+# One worker runs the tests on the two-site test bed (scripts/slurm/twosite.sh) one by one:
+# they share its queues and accounting, and some take a site down.
+XDIST_GROUP = "slurm-twosite"
+
 SITE = "computerome"  # the primary site of the bed; the message names genomedk to fail over to
 # A tiny workflow: one cluster job that sleeps for config["seconds"].
 WORKFLOW = """

@@ -173,7 +173,7 @@ def test_export_settings_are_checked_before_any_job(tmp_path: Path) -> None:
     assert "not a crypt4gh public key" in text and "Fix: give the database's crypt4gh" in text
 
     # Everything from the environment (the token itself never enters a file or argv).
-    from helgenom.genomedb.crypto import generate_keypair
+    from genomedb_contract.crypto import generate_keypair
 
     generate_keypair(tmp_path / "db.sec", tmp_path / "db.pub", None)
     config, path = _export_config(tmp_path, "  enabled: true\n")

@@ -1,25 +1,22 @@
 """The export library without a service: standard outputs, QC gate, provenance, manifest,
-command-line errors. (Deposits into a live service: test_genomedb_*, test_export_e2e_giab.)"""
+command-line errors. (Deposits into a live service: services/genomedb/tests/service,
+tests/e2e/test_export_giab.py.)"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-from test_genomedb_support import PASS, PROVENANCE
 
-from helgenom import __version__
+from genomedb.testing import PASS, PROVENANCE
+from genomedb_contract.manifest import MANIFEST_SCHEMA, digest_fields, manifest_problems
 from helgenom.export import (
     ExportError,
     analysis_parameters,
     build_manifest,
-    collect_provenance,
-    deposit,
     deposit_key,
     input_identity,
     main,
@@ -27,30 +24,11 @@ from helgenom.export import (
     standard_files,
     write_receipt,
 )
-from helgenom.genomedb.manifest import MANIFEST_SCHEMA, digest_fields, manifest_problems
-from helgenom.runs import REPO
-
-
-def _results(tmp: Path, sample: str = "S1", gvcf: bool = True) -> Path:
-    results = tmp / "results"
-    paths = [
-        f"cram/{sample}.cram", f"cram/{sample}.cram.crai",
-        f"vcf/{sample}.vcf.gz", f"vcf/{sample}.vcf.gz.tbi",
-        f"qc/samtools/{sample}.stats.txt", f"qc/mosdepth/{sample}.mosdepth.summary.txt",
-        f"qc/fastp/{sample}/{sample}_HVKJ2DSX3.1.fastp.json",
-        f"report/{sample}.html", f"report/{sample}.fhir.json",
-        "qc/multiqc/multiqc_report.html", "cram/OTHER.cram",
-    ]  # fmt: skip
-    if gvcf:
-        paths += [f"gvcf/{sample}.g.vcf.gz", f"gvcf/{sample}.g.vcf.gz.tbi"]
-    for path in paths:
-        (results / path).parent.mkdir(parents=True, exist_ok=True)
-        (results / path).write_text(f"content of {path}\n")
-    return results
+from workflow_helpers import export_results
 
 
 def test_standard_files_of_a_sample(tmp_path: Path) -> None:
-    files = standard_files(_results(tmp_path), "S1")
+    files = standard_files(export_results(tmp_path), "S1")
     assert set(files) == {
         "cram", "crai", "vcf", "vcf_tbi", "gvcf", "gvcf_tbi", "qc_samtools_stats",
         "qc_mosdepth_summary", "qc_fastp_hvkj2dsx3.1", "report_html", "report_fhir.json",
@@ -59,7 +37,7 @@ def test_standard_files_of_a_sample(tmp_path: Path) -> None:
 
 
 def test_standard_files_missing_or_half_gvcf(tmp_path: Path) -> None:
-    results = _results(tmp_path, gvcf=False)
+    results = export_results(tmp_path, gvcf=False)
     assert "gvcf" not in standard_files(results, "S1")
     (results / "gvcf").mkdir()
     (results / "gvcf" / "S1.g.vcf.gz").write_text("x")
@@ -96,40 +74,6 @@ def test_qc_gate_record() -> None:
         qc_gate_record({"decision": "pass"}, "lab-lead", "why")
     with pytest.raises(ExportError, match="unknown QC gate decision"):
         qc_gate_record({"status": "ok"})
-
-
-def test_provenance(tmp_path: Path) -> None:
-    config = tmp_path / "config.yaml"
-    config.write_text("samples: samples.tsv\n")
-    reference = tmp_path / "ref.fa"
-    reference.write_text(">chr1\nACGT\n")
-    moment = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
-    provenance = collect_provenance(
-        config_files=[config],
-        parameters={"samples": "samples.tsv", "calling": {"chunks": 4}},
-        versions={"bwa": "0.7.17", "bcftools": 1.16},
-        reference=reference,
-        build="test",
-        started=moment,
-        finished=moment,
-    )
-    head = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    assert provenance["pipeline"]["version"] == __version__
-    assert provenance["pipeline"]["commit"] == (head or "unknown")
-    assert provenance["reference"]["sha256"] == hashlib.sha256(b">chr1\nACGT\n").hexdigest()
-    assert provenance["tools"] == {"bcftools": "1.16", "bwa": "0.7.17"}
-    assert provenance["run"] == {
-        "started": "2026-11-26T08:30:00Z",
-        "finished": "2026-11-26T08:30:00Z",
-    }
-    other = collect_provenance(
-        config_files=[config], parameters={"calling": {"chunks": 8}}, versions={"bwa": "1"},
-        reference=reference, build="test", started=moment, finished=moment,
-    )  # fmt: skip
-    assert other["parameters_sha256"] != provenance["parameters_sha256"]
-    assert other["config_sha256"] == provenance["config_sha256"]
 
 
 def test_deposit_key_names_sample_inputs_and_analysis_not_site_or_finish(tmp_path: Path) -> None:
@@ -171,7 +115,7 @@ def test_deposit_key_names_sample_inputs_and_analysis_not_site_or_finish(tmp_pat
 
 def test_manifest_schema_is_valid_and_manifest_follows_it(tmp_path: Path) -> None:
     Draft202012Validator.check_schema(json.loads(MANIFEST_SCHEMA.read_text()))
-    files = standard_files(_results(tmp_path), "S1")
+    files = standard_files(export_results(tmp_path), "S1")
     manifest = build_manifest("S1", files, PROVENANCE, qc_gate=PASS)
     assert manifest["files"]["vcf"] == {
         "filename": "S1.vcf.gz",
@@ -198,7 +142,7 @@ def test_digests_full_of_digits_are_not_taken_for_cpr_numbers(tmp_path: Path) ->
     assert digest_fields() == {
         "sha256", "md5", "commit", "config_sha256", "parameters_sha256", "deposit_key"
     }  # fmt: skip
-    files = standard_files(_results(tmp_path), "S1")
+    files = standard_files(export_results(tmp_path), "S1")
     digits = "0101901234" + "a" * 54
     provenance = json.loads(json.dumps(PROVENANCE))
     provenance["config_sha256"] = provenance["parameters_sha256"] = digits
@@ -211,18 +155,8 @@ def test_digests_full_of_digits_are_not_taken_for_cpr_numbers(tmp_path: Path) ->
     ]
 
 
-def test_deposit_checks_before_connecting(tmp_path: Path) -> None:
-    files = standard_files(_results(tmp_path), "S1")
-    manifest = build_manifest("S1", files, PROVENANCE, qc_gate=PASS)
-    unreachable = "http://127.0.0.1:9"
-    with pytest.raises(ExportError, match="not the files of the manifest"):
-        deposit(unreachable, "t", manifest, {"cram": files["cram"]}, b"k" * 32)
-    with pytest.raises(ExportError, match="cannot reach the genome database"):
-        deposit(unreachable, "t", manifest, files, b"k" * 32, retries=0, log=lambda _m: None)
-
-
 def test_command_line_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    results = _results(tmp_path)
+    results = export_results(tmp_path)
     token = tmp_path / "token"
     token.write_text("hgdb.x.y\n")
     base = ["--sample", "S1", "--results", str(results), "--out", str(tmp_path / "r.json")]

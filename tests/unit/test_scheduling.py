@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from helgenom.rundir import run_identifier, run_start
 from helgenom.samplesheet import looks_like_cpr
 from helgenom.scheduling import (
     TAG_DEADLINE,
@@ -21,8 +22,6 @@ from helgenom.scheduling import (
     ClinicalSchedulerSettings,
     RuntimeEstimator,
     policies,
-    run_identifier,
-    run_start,
     sample_clocks,
     shared_clock,
     tier,

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from helgenom import failover
+from helgenom import failover, rundir
 from helgenom.siterun import fail_over
 from workflow_helpers import snakemake, write_demo_run
 
 if TYPE_CHECKING:
-    from test_genomedb_support import Deployment
+    from genomedb.testing import Deployment
 
 
 def test_lease_is_taken_kept_and_moved(tmp_path: Path) -> None:
-    assert failover.read_lease(tmp_path) is None
+    assert rundir.read_lease(tmp_path) is None
     first = failover.hold_lease(tmp_path, "computerome")
     assert (first.site, first.epoch) == ("computerome", 1)
     assert failover.hold_lease(tmp_path, "computerome") == first  # a resumed run keeps it
@@ -46,7 +46,7 @@ def test_lease_is_taken_kept_and_moved(tmp_path: Path) -> None:
     primary = tmp_path / "primary"
     failover.hold_lease(primary, "computerome")
     assert failover.fence(primary, moved)
-    fenced = failover.read_lease(primary)
+    fenced = rundir.read_lease(primary)
     assert fenced is not None and fenced.token == moved.token and fenced.fenced
     for site in ("computerome", "genomedk"):
         with pytest.raises(failover.FencedError, match="was fenced when the run was failed over"):
@@ -56,7 +56,7 @@ def test_lease_is_taken_kept_and_moved(tmp_path: Path) -> None:
     with pytest.raises(failover.FencedError, match="replicate the run from genomedk over it"):
         failover.take_over(primary, "computerome", "fail back from the stale copy")
     with pytest.raises(failover.FailoverError, match="newer lease"):
-        failover.fence(primary, failover.Lease("computerome", 1, "x"))
+        failover.fence(primary, rundir.Lease("computerome", 1, "x"))
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def _records(vcf: Path) -> list[str]:
 
 
 def test_manifest_holds_every_completed_output(finished_run: Path) -> None:
-    entries = failover.read_outputs(finished_run)
+    entries = rundir.read_outputs(finished_run)
     for path in ("results/cram/S1.cram", "results/vcf/S1.vcf.gz", "results/versions.yaml"):
         entry = entries[path]
         assert entry.sha256 == failover.sha256_of(finished_run / path)
@@ -89,10 +89,10 @@ def test_manifest_holds_every_completed_output(finished_run: Path) -> None:
     # temp() intermediates that are gone are not listed as present outputs
     assert not any(p.startswith("results/calls/") and p.endswith(".bcf") for p in entries)
     # a torn last line (a crash while appending) is ignored
-    manifest = finished_run / failover.OUTPUTS
+    manifest = finished_run / rundir.OUTPUTS
     text = manifest.read_text()
     manifest.write_text(text + "results/vcf/S1.vcf.gz\t12\t3\tabc")
-    assert failover.read_outputs(finished_run) == entries
+    assert rundir.read_outputs(finished_run) == entries
     manifest.write_text(text)
 
 
@@ -105,7 +105,7 @@ def test_failover_never_accepts_a_half_written_file(
     try:
         failover.replicate(finished_run, str(replica), include_snakemake=with_metadata)
     finally:
-        (finished_run / failover.LEASE).unlink()
+        (finished_run / rundir.LEASE).unlink()
     assert (replica / ".snakemake").exists() == with_metadata
     vcf = replica / "results" / "vcf" / "S1.vcf.gz"
     expected = _records(finished_run / "results" / "vcf" / "S1.vcf.gz")
@@ -121,11 +121,11 @@ def test_failover_never_accepts_a_half_written_file(
 
     messages: list[str] = []
     assert fail_over(replica, "genomedk", resume=False, say=messages.append) == 0
-    lease = failover.read_lease(replica)
+    lease = rundir.read_lease(replica)
     assert lease is not None and lease.token == "genomedk:2"
     assert "1 moved to .helgenom/quarantine/" in "\n".join(messages)
     assert "  not proven complete, made again: results/vcf/S1.vcf.gz" in messages
-    quarantined = replica / failover.QUARANTINE / "2" / "results" / "vcf" / "S1.vcf.gz"
+    quarantined = replica / rundir.QUARANTINE / "2" / "results" / "vcf" / "S1.vcf.gz"
     assert quarantined.read_bytes() == data[: len(data) // 2]  # kept aside, not deleted
     assert not vcf.exists()
 
@@ -141,10 +141,10 @@ def test_workflow_refuses_a_fenced_site(
     shutil.copytree(finished_run, run_dir, ignore=shutil.ignore_patterns(".snakemake"))
     monkeypatch.setenv("HELGENOM_SLURM_ACCOUNT", "helgenom-test")
     # A lease in the environment (left by anything) does not matter to a main Snakemake.
-    monkeypatch.setenv(failover.LEASE_ENV, "abacus:7")
+    monkeypatch.setenv(rundir.LEASE_ENV, "abacus:7")
     # The first site run takes the lease.
     snakemake(run_dir, "--config", "site=computerome")
-    assert json.loads((run_dir / failover.LEASE).read_text())["site"] == "computerome"
+    assert json.loads((run_dir / rundir.LEASE).read_text())["site"] == "computerome"
 
     failover.take_over(run_dir, "genomedk", "test")
     for dry in (["-n"], []):
@@ -157,11 +157,11 @@ def test_workflow_refuses_a_fenced_site(
     # it in the job) with the submitting Snakemake's lease in its environment.
     job = ["--mode", "remote", "--config", "site=computerome", "--nolock", "--force",
            "results/versions.yaml"]  # fmt: skip
-    monkeypatch.setenv(failover.LEASE_ENV, "computerome:1")
+    monkeypatch.setenv(rundir.LEASE_ENV, "computerome:1")
     proc = snakemake(run_dir, *job, check=False)
     assert proc.returncode != 0
     assert "job submitted under lease computerome:1" in proc.stdout + proc.stderr
-    assert json.loads((run_dir / failover.LEASE).read_text())["site"] == "genomedk"
+    assert json.loads((run_dir / rundir.LEASE).read_text())["site"] == "genomedk"
 
 
 def test_replication_from_a_fenced_site_is_refused(tmp_path: Path) -> None:
@@ -186,8 +186,7 @@ def test_a_deposit_cut_off_by_the_failure_is_completed_once(
     """The primary died while its export step uploaded: the deposit is open in the database,
     part of the files uploaded, no receipt in the run. On the passive site the export step
     runs again, resumes that deposit and commits it: one version, one deposit."""
-    from test_genomedb_support import PROVENANCE, deployment
-
+    from genomedb.testing import PROVENANCE, deployment
     from helgenom.export import build_manifest, standard_files
 
     run_dir = tmp_path / "replica"
@@ -215,7 +214,7 @@ def test_a_deposit_cut_off_by_the_failure_is_completed_once(
         counts = db.counts()
         assert (counts["committed"], counts["deposits"]) == (1, 1)
         # What was deposited is proven complete in the run's manifest at once.
-        entries = failover.read_outputs(run_dir)
+        entries = rundir.read_outputs(run_dir)
         assert "results/export/S1.receipt.json" in entries
         assert entries["results/vcf/S1.vcf.gz"].sha256 == receipt["files"]["vcf"]["sha256"]
 
@@ -226,7 +225,7 @@ def test_a_sample_deposited_before_the_failover_is_not_deposited_again(
     """The primary deposited the sample, but the last replica was taken before its report
     was made: the passive site makes the report again (another time stamp, so other bytes)
     and its export gets the primary's receipt under the same deposit key: one version."""
-    from test_genomedb_support import deployment
+    from genomedb.testing import deployment
 
     primary = tmp_path / "primary"
     shutil.copytree(finished_run, primary, symlinks=True)
@@ -262,7 +261,7 @@ def test_a_sample_deposited_before_the_failover_is_not_deposited_again(
         assert "already deposited by this run and analysis" in log
         # The manifest holds the remade reports as they are here, not the deposited ones.
         failover.record_outputs(replica)
-        entries = failover.read_outputs(replica)
+        entries = rundir.read_outputs(replica)
         for path in reports:
             relative = path.relative_to(replica).as_posix()
             assert entries[relative].sha256 == failover.sha256_of(path)
@@ -306,18 +305,18 @@ def test_failover_stops_a_hung_run_process(tmp_path: Path) -> None:
     script.write_text(
         "import os, signal, subprocess, sys, time\n"
         "from pathlib import Path\n"
-        "from helgenom import failover\n"
+        "from helgenom import rundir\n"
         "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
         "child = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
-        "failover.record_process(Path(sys.argv[1]), 'computerome', os.getpid(), child.pid)\n"
+        "rundir.record_process(Path(sys.argv[1]), 'computerome', os.getpid(), child.pid)\n"
         "time.sleep(600)\n"
     )
     proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
     deadline = time.monotonic() + 30
-    while not (tmp_path / failover.PROCESS).exists():
+    while not (tmp_path / rundir.PROCESS).exists():
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    group = json.loads((tmp_path / failover.PROCESS).read_text())["snakemake_pgid"]
+    group = json.loads((tmp_path / rundir.PROCESS).read_text())["snakemake_pgid"]
     message = failover.stop_process(tmp_path, timeout=2)
     assert message.startswith(f"killed process {proc.pid} and its Snakemake")
     assert proc.wait(10) == -9

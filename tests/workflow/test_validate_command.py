@@ -12,7 +12,7 @@ def test_helgenom_validate_checks_overrides_and_panels(tmp_path: Path) -> None:
     import sys
 
     from helgenom.demo import generate_demo
-    from helgenom.runs import write_run_dir
+    from helgenom.testing import write_run_dir
 
     data = generate_demo(tmp_path / "demo", genome_length=40_000, coverage=2)
     fastq = data.outdir / "fastq"

@@ -36,6 +36,7 @@ def _folder(path: Path) -> str | None:
     return parts[0] if len(parts) > 1 else ""
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         folder = _folder(Path(str(item.path)))
@@ -46,6 +47,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 f"{item.nodeid}: the genome database's tests live in {HERE}/unit or {HERE}/service"
             )
         item.add_marker(getattr(pytest.mark, TIERS[folder]))
+        # In parallel runs (pytest-xdist --dist loadgroup) a module's tests share one worker,
+        # so its module fixtures (running services) start once.
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__ if item.module else ""))
 
 
 @pytest.fixture(autouse=True)
