@@ -13,16 +13,10 @@ from typing import Any
 
 import yaml
 
-from helgenom.config import (
-    ConfigError,
-    check_export,
-    check_validation,
-    read_config_files,
-    validate_config,
-)
-from helgenom.reference import ReferenceError, check_fasta
+from helgenom.config import read_config_files
+from helgenom.inputs import check_run_inputs
+from helgenom.problems import ProblemsError
 from helgenom.runs import REPO, snakemake_command
-from helgenom.samplesheet import SampleSheetError, load_samplesheet
 from helgenom.sites import SITES
 from helgenom.truth import DEFAULT_MAX_CLUSTER_VARIANTS, DEFAULT_WINDOW
 
@@ -34,28 +28,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if not path.exists():
             print(f"{path}: config file does not exist", file=sys.stderr)
             return 2
-    config = read_config_files(files)
-    from helgenom.qc.gate import check_qc_config
-    from helgenom.qc.overrides import OverrideError
-    from helgenom.report.panels import PanelError, assign_panels
-
     try:
-        checked = validate_config(config, files)
-        check_fasta(checked["reference"]["fasta"])
-        samples = load_samplesheet(checked["samples"], checked["units"])
-        check_validation(checked, set(samples), files)
-        check_export(checked, files)
-        check_qc_config(checked, set(samples), files)
-        _, panel_warnings = assign_panels(checked, samples)
-    except (ConfigError, SampleSheetError, ReferenceError, OverrideError, PanelError) as error:
+        run = check_run_inputs(read_config_files(files), files)
+    except ProblemsError as error:
         print(error, file=sys.stderr)
         return 1
-    for warning in panel_warnings:
+    for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    units = sum(len(s.units) for s in samples.values())
-    print(
-        f"OK: {len(samples)} sample(s), {units} unit(s), reference {checked['reference']['fasta']}"
-    )
+    reference = run.config["reference"]["fasta"]
+    print(f"OK: {len(run.samples)} sample(s), {run.unit_count} unit(s), reference {reference}")
     return 0
 
 

@@ -6,13 +6,28 @@ import gzip
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from helgenom.problems import ProblemsError
 
 _FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz")
 _VALID_SEQUENCE = set(b"ACGTNacgtnRYKMSWBDHVrykmswbdhv-*\r\n\t ")
 
 
-class ReferenceError(ValueError):
-    """A reference FASTA that cannot be used, with the file and the fix in the message."""
+class ReferenceError(ProblemsError):
+    """A reference FASTA (or its .fai) that cannot be used: one problem, with the file and the
+    fix. The checks stop at the first problem, so str() is that problem alone."""
+
+    subject = "the reference FASTA"
+
+    def __init__(self, problem: str):
+        super().__init__([problem])
+
+    def message(self) -> str:
+        return str(self.problems[0])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.problems[0],), self.__dict__
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,11 @@ from helgenom.calling import (
     mode_callers,
     soft_filter_pipeline,
 )
-from helgenom.config import (
-    ConfigError,
-    check_export,
-    check_validation,
-    validate_config,
-)
 from helgenom.failover import FencedError, check_job_lease, hold_lease
-from helgenom.reference import ReferenceError, check_fasta
+from helgenom.inputs import check_run_inputs
+from helgenom.problems import ProblemsError
 from helgenom.rundir import LEASE_ENV, LEASE_INSPECT_ENV, run_start
-from helgenom.samplesheet import SampleSheetError, load_samplesheet, read_group
+from helgenom.samplesheet import read_group
 from helgenom.scheduling import sample_clocks, shared_clock
 from helgenom.scheduling import TAG_DEADLINE, TAG_RANK, TAG_SAMPLE
 from helgenom.sites import get_site
@@ -30,20 +25,25 @@ from helgenom.versions import TOOLS
 
 
 def _load_run():
+    """The run's inputs, checked as `helgenom validate` checks them (helgenom.inputs): the
+    config, reference, sample sheet, truth sets, export settings, QC config and gene panels,
+    every problem with file, line and fix, before any job."""
     try:
-        checked = validate_config(config, workflow.configfiles)
-        check_fasta(checked["reference"]["fasta"])
-        samples = load_samplesheet(checked["samples"], checked["units"])
-        check_validation(checked, set(samples), workflow.configfiles)
-        check_export(checked, workflow.configfiles)
-    except (ConfigError, SampleSheetError, ReferenceError) as error:
+        inputs = check_run_inputs(config, workflow.configfiles)
+    except ProblemsError as error:
         raise WorkflowError(f"helgenom: input validation failed before any job ran.\n{error}")
+    for warning in inputs.warnings:
+        print(f"helgenom: warning: {warning}", file=sys.stderr)
     config.clear()
-    config.update(checked)
-    return samples
+    config.update(inputs.config)
+    return inputs
 
 
-SAMPLES = _load_run()
+INPUTS = _load_run()
+SAMPLES = INPUTS.samples
+QC_OVERRIDES = INPUTS.qc_overrides
+# sample_id -> gene panel: the samples that get a clinical report (report.smk).
+REPORT_PANELS = INPUTS.panels
 UNITS = {(u.sample_id, u.unit_id): u for s in SAMPLES.values() for u in s.units}
 ALIGNER = config["alignment"]["aligner"]
 N_CHUNKS = config["calling"]["chunks"]

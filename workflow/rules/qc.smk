@@ -4,20 +4,10 @@
 
 import re  # noqa: E402
 
-from helgenom.qc.gate import check_qc_config  # noqa: E402
-from helgenom.qc.overrides import OverrideError  # noqa: E402
 from helgenom.report.coverage import quantize_env, quantize_spec  # noqa: E402
-from helgenom.report.panels import PanelError, assign_panels  # noqa: E402
 
-# Before any job: the threshold set, the coverage BED, the overrides file and the gene panels
-# (every problem with file, line and fix), as for the config and the sample sheet.
-try:
-    QC_OVERRIDES = check_qc_config(config, set(SAMPLES), workflow.configfiles)
-    REPORT_PANELS, _panel_warnings = assign_panels(config, SAMPLES)
-except (ConfigError, OverrideError, PanelError) as error:
-    raise WorkflowError(f"helgenom: input validation failed before any job ran.\n{error}")
-for _warning in _panel_warnings:
-    print(f"helgenom: warning: {_warning}", file=sys.stderr)
+# The threshold set, the coverage BED, the overrides file (QC_OVERRIDES) and the gene panels
+# (REPORT_PANELS) were checked with the other inputs before any job (common.smk, _load_run).
 QC_ANALYSIS = config["qc"]["analysis"]
 QC_THRESHOLDS = config["qc"]["thresholds"][QC_ANALYSIS]
 MIN_DEPTH = config["report"]["min_depth"]
