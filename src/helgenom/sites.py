@@ -53,6 +53,7 @@ SITES: dict[str, Site] = {
                 "https://genome.au.dk/docs/ (Slurm; partitions short and normal; account = "
                 "project name; max walltime 7 days; nodes 192 cores with 768 GB or 1.5 TB; "
                 "node-local $TMPDIR=/tmp/$SLURM_JOB_ID; projects in /faststorage/project/)",
+                "the 12-hour cap of short is an assumption: the public docs do not state it",
             ),
             notes="Jobs land in /faststorage/project/<project>; node-local scratch is "
             "$TMPDIR (/tmp/$SLURM_JOB_ID), used for sort and markdup temporary files.",
