@@ -16,15 +16,14 @@
 Only numpy and pysam are used. The same seed always gives byte-identical files, and every file
 is written to a temporary name in its final directory and then renamed, so an interrupted run
 never leaves a half-written file behind.
+
+`helgenom demo-data` writes the data alone; `helgenom demo` runs the pipeline on it.
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import os
-import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,6 @@ __all__ = [
     "DemoData",
     "DemoSample",
     "generate_demo",
-    "main",
     "unit_ids",
 ]
 
@@ -67,6 +65,10 @@ ERROR_RATE_START = 0.001  # substitution rate at the first base of a read ...
 ERROR_RATE_END = 0.01  # ... rising log-linearly to this at the last base
 TAIL_FRACTION = 0.04  # fraction of reads that end in a low-quality tail
 MIN_GENOME_LENGTH = 30_000
+# The demo data set `helgenom demo` runs on (and `helgenom demo-data` writes by default).
+DEFAULT_SEED = 20261126
+DEFAULT_GENOME_LENGTH = 250_000
+DEFAULT_COVERAGE = 30.0  # per-sample depth
 
 
 @dataclass(frozen=True)
@@ -571,9 +573,9 @@ def demo_paths(outdir: Path, samples: Sequence[DemoSample] = DEFAULT_SAMPLES) ->
 def generate_demo(
     outdir: Path,
     *,
-    seed: int = 20261126,
-    genome_length: int = 250_000,
-    coverage: float = 30.0,
+    seed: int = DEFAULT_SEED,
+    genome_length: int = DEFAULT_GENOME_LENGTH,
+    coverage: float = DEFAULT_COVERAGE,
     samples: Sequence[DemoSample] = DEFAULT_SAMPLES,
     read_length: int = 150,
 ) -> DemoData:
@@ -664,39 +666,3 @@ def generate_demo(
         "sample_id\tunit_id\tfq1\tfq2\tplatform\tlibrary\n" + "".join(r + "\n" for r in unit_rows),
     )
     return DemoData(outdir, reference, samples_tsv, units_tsv, truth, confident_bed)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m helgenom.demo --outdir demo``."""
-    parser = argparse.ArgumentParser(
-        prog="helgenom-demo",
-        description="Write a deterministic synthetic reference, truth set and FASTQ files.",
-    )
-    parser.add_argument("--outdir", type=Path, default=Path("demo"), help="default: %(default)s")
-    parser.add_argument("--seed", type=int, default=20261126, help="default: %(default)s")
-    parser.add_argument(
-        "--genome-length", type=int, default=250_000, help="total bp (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--coverage", type=float, default=30.0, help="per-sample depth (default: %(default)s)"
-    )
-    args = parser.parse_args(argv)
-    began = time.perf_counter()
-    try:
-        data = generate_demo(
-            args.outdir, seed=args.seed, genome_length=args.genome_length, coverage=args.coverage
-        )
-    except ValueError as exc:
-        parser.error(str(exc))
-    elapsed = time.perf_counter() - began
-    print(
-        f"demo data for {len(data.truth)} samples written to {data.outdir} in {elapsed:.1f} s\n"
-        f"  reference: {data.reference}\n  samples:   {data.samples_tsv}\n"
-        f"  units:     {data.units_tsv}\n  confident: {data.confident_bed}",
-        file=sys.stderr,
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Is a Slurm site answering? Its controller (slurmctld) and its accounting (slurmdbd).
 
-    python -m helgenom.sitehealth [--site NAME] [--slurm-conf PATH] [--timeout S]
+    helgenom site-health [--site NAME] [--slurm-conf PATH] [--timeout S]
 
 prints one line per part and exits 0 when both answer, 1 when not.
 
@@ -17,11 +17,9 @@ $SLURM_CONF, otherwise Slurm's default /etc/slurm/slurm.conf.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -211,26 +209,3 @@ def check(
             controller=controller.result(),
             accounting=accounting.result(),
         )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m helgenom.sitehealth",
-        description="Check that a Slurm site's controller and accounting answer "
-        "(exit 0 healthy, 1 not).",
-    )
-    parser.add_argument("--site", help="site name; its config from $HELGENOM_<SITE>_SLURM_CONF")
-    parser.add_argument("--slurm-conf", type=Path, help="the site's slurm.conf")
-    parser.add_argument("--timeout", type=float, default=10, help="seconds per command")
-    args = parser.parse_args(argv)
-    health = check(args.slurm_conf, args.timeout, site=args.site)
-    stamp = health.checked_at.isoformat(timespec="seconds")
-    print(f"site {health.site}: {'healthy' if health.healthy else 'NOT healthy'} "
-          f"at {stamp} (SLURM_CONF={health.slurm_conf})")  # fmt: skip
-    for name, part in (("controller", health.controller), ("accounting", health.accounting)):
-        print(f"  {name:<10} {'OK  ' if part.ok else 'DOWN'} {part.address}: {part.detail}")
-    return 0 if health.healthy else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,9 @@
 """Run Snakemake under a watchdog that ends the run when its Slurm site stops answering.
 
-    python -m helgenom.watchdog --site NAME [--interval S] [--grace S] [--slurm-conf PATH]
+    helgenom watchdog --site NAME [--interval S] [--grace S] [--slurm-conf PATH]
         [--passive SITE] -- snakemake ...
+
+(`helgenom run` runs the workflow under it: helgenom.siterun.)
 
 snakemake-executor-plugin-slurm 2.8 waits forever when the site's controller disappears:
 with the accounting still up it polls sacct for ever; with the accounting gone too it drops
@@ -35,7 +37,6 @@ $HELGENOM_<SITE>_SLURM_CONF), so that it submits to the site the watchdog watche
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import re
@@ -333,45 +334,3 @@ class _CancelledJobs:
         if self._idle_since is None:
             self._idle_since = time.monotonic()
         return time.monotonic() - self._idle_since
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m helgenom.watchdog",
-        description="Run a Snakemake command; end it when the Slurm site stops answering "
-        f"(exit {SITE_UNREACHABLE}).",
-        usage="%(prog)s --site NAME [options] -- snakemake ...",
-    )
-    parser.add_argument("--site", required=True, help="the site the run submits to")
-    parser.add_argument("--interval", type=float, default=30, help="seconds between checks")
-    parser.add_argument(
-        "--grace", type=float, default=120, help="seconds a part may not answer before the end"
-    )
-    parser.add_argument(
-        "--slurm-conf",
-        type=Path,
-        help="the site's slurm.conf (default: $HELGENOM_<SITE>_SLURM_CONF)",
-    )
-    parser.add_argument("--passive", help="the site to fail over to (named in the message)")
-    parser.add_argument(
-        "--kill-timeout", type=float, default=60, help="seconds from SIGINT to SIGKILL"
-    )
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        parser.error("no command given (put it after --)")
-    return run_with_watchdog(
-        command,
-        Path.cwd(),
-        args.site,
-        interval=args.interval,
-        grace=args.grace,
-        slurm_conf=args.slurm_conf,
-        passive=args.passive,
-        kill_timeout=args.kill_timeout,
-    )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,7 +16,7 @@ from helgenom.truth import compare
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     run_dir = tmp_path_factory.mktemp("demo")
     proc = subprocess.run(
-        [sys.executable, "-m", "helgenom.cli", "demo", "--directory", str(run_dir)],
+        [sys.executable, "-m", "helgenom", "demo", "--directory", str(run_dir)],
         capture_output=True,
         text=True,
     )

@@ -44,7 +44,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _status(run_dir: Path) -> str:
-    proc = subprocess.run([sys.executable, "-m", "helgenom.cli", "status", "--directory",
+    proc = subprocess.run([sys.executable, "-m", "helgenom", "status", "--directory",
                            str(run_dir)], capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return proc.stdout

@@ -129,7 +129,7 @@ def _site_env(site: BedSite, db_url: str, **extra: str) -> dict[str, str]:
 
 def _helgenom(*args: str, env: dict[str, str], **kwargs: Any) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "helgenom.cli", *args],
+        [sys.executable, "-m", "helgenom", *args],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs,
     )  # fmt: skip
 
@@ -303,7 +303,7 @@ def test_failover_completes_on_the_passive_site_like_an_uninterrupted_run(
     lease = rundir.read_lease(run_dir)
     assert lease is not None and lease.token == "genomedk:2"
     status = subprocess.run(
-        [sys.executable, "-m", "helgenom.cli", "status", "--directory", str(run_dir)],
+        [sys.executable, "-m", "helgenom", "status", "--directory", str(run_dir)],
         capture_output=True, text=True, timeout=300,
         env={**os.environ, "HELGENOM_GENOMEDB_URL": "http://127.0.0.1:9"},
     )  # fmt: skip

@@ -155,7 +155,7 @@ def test_acute_overtakes_research_and_routine(cluster: None, tmp_path: Path) -> 
     assert acute_end < routine_end
 
     # The operator view of the finished run.
-    status = subprocess.run([sys.executable, "-m", "helgenom.cli", "status", "--directory",
+    status = subprocess.run([sys.executable, "-m", "helgenom", "status", "--directory",
                              str(run_dir)], capture_output=True, text=True, env=env)  # fmt: skip
     assert status.returncode == 0, status.stderr
     lines = {line.split()[0]: line for line in status.stdout.splitlines()

@@ -139,7 +139,7 @@ def test_health_of_healthy_sites(two_sites: dict[str, BedSite]) -> None:
         assert health.accounting.address == f"127.0.0.1:{_config(site)['AccountingStoragePort']}"
         assert health.site == name
         cli = subprocess.run(
-            [sys.executable, "-m", "helgenom.sitehealth", "--site", name],
+            [sys.executable, "-m", "helgenom", "site-health", "--site", name],
             env=site.env(**{f"HELGENOM_{name.upper()}_SLURM_CONF": str(site.slurm_conf)}),
             capture_output=True, text=True, timeout=30, cwd=REPO,
         )  # fmt: skip
@@ -165,7 +165,7 @@ def test_site_outage_leaves_the_other_working(
         assert health.controller.address.endswith(f":{address}")
         assert "NOT healthy" in health.message and f"site {down}" in health.message
         cli = subprocess.run(
-            [sys.executable, "-m", "helgenom.sitehealth", "--slurm-conf", str(site.slurm_conf)],
+            [sys.executable, "-m", "helgenom", "site-health", "--slurm-conf", str(site.slurm_conf)],
             capture_output=True, text=True, timeout=30, cwd=REPO,
         )  # fmt: skip
         assert cli.returncode == 1, cli.stdout + cli.stderr

@@ -74,7 +74,7 @@ def _snakemake_cmd(run_dir: Path, seconds: int) -> list[str]:
 
 
 def _watchdog_cli(site: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "helgenom.watchdog", "--site", site, *args]
+    return [sys.executable, "-m", "helgenom", "watchdog", "--site", site, *args]
 
 
 def _run_and_take_down(site: BedSite, run_dir: Path, daemons: tuple[str, ...]) -> tuple[int, str]:

@@ -32,7 +32,7 @@ def test_helgenom_validate_checks_overrides_and_panels(tmp_path: Path) -> None:
 
     def validate() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "helgenom.cli", "validate"],
+            [sys.executable, "-m", "helgenom", "validate"],
             cwd=tmp_path, capture_output=True, text=True,
         )  # fmt: skip
 

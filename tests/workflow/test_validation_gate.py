@@ -88,7 +88,7 @@ def test_config_typo(tmp_path: Path, demo) -> None:  # noqa: ANN001
 def test_helgenom_validate_command(tmp_path: Path, demo) -> None:  # noqa: ANN001
     run_dir = _run_dir(tmp_path, demo)
     ok = subprocess.run(
-        [sys.executable, "-m", "helgenom.cli", "validate"],
+        [sys.executable, "-m", "helgenom", "validate"],
         cwd=run_dir,
         capture_output=True,
         text=True,
@@ -97,7 +97,7 @@ def test_helgenom_validate_command(tmp_path: Path, demo) -> None:  # noqa: ANN00
     assert "OK: 1 sample(s), 1 unit(s)" in ok.stdout
     (run_dir / "samples.tsv").write_text("sample_id\tsex\tpriority\tindication\nS1\tM\tacute\tx\n")
     bad = subprocess.run(
-        [sys.executable, "-m", "helgenom.cli", "validate"],
+        [sys.executable, "-m", "helgenom", "validate"],
         cwd=run_dir,
         capture_output=True,
         text=True,
@@ -116,7 +116,7 @@ def test_missing_truth_set(tmp_path: Path, demo) -> None:  # noqa: ANN001
         "Fix:",
     )
     bad = subprocess.run(
-        [sys.executable, "-m", "helgenom.cli", "validate"],
+        [sys.executable, "-m", "helgenom", "validate"],
         cwd=run_dir,
         capture_output=True,
         text=True,

@@ -1,0 +1,186 @@
+"""`helgenom demo` (the whole pipeline on synthetic data, deposits into an embedded genome
+database, calls compared with the planted truth) and `helgenom demo-data` (only the data:
+helgenom.demo)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from helgenom.demo import DEFAULT_COVERAGE, DEFAULT_GENOME_LENGTH, DEFAULT_SEED
+from helgenom.runs import REPO, snakemake_command
+
+# The demo's QC thresholds (synthetic data are not a human genome; see the file).
+DEMO_CONFIG = REPO / "resources" / "demo" / "config.yaml"
+DEMO_NEEDS_GENOMEDB = (
+    "helgenom demo: the demo deposits its samples into an embedded national genome database, "
+    "and the genome database service (distribution genomedb) is not installed. Install it: "
+    "pip install -e ./contract -e ./services/genomedb (in a checkout; bash scripts/setup.sh "
+    "does it), or pip install 'helgenom[demo]'. Or run the demo without the deposit: "
+    "helgenom demo --no-export"
+)
+
+
+def _demo_database() -> Callable[..., Any] | None:
+    """genomedb.service.embedded_database; None, and why on stderr, when the genome database
+    service is not installed (the pipeline does not depend on it, only its demo does)."""
+    try:
+        from genomedb.service import embedded_database
+    except ModuleNotFoundError as error:
+        if error.name not in ("genomedb", "genomedb.service"):
+            raise  # genomedb is there but broken: not a missing install
+        print(DEMO_NEEDS_GENOMEDB, file=sys.stderr)
+        return None
+    return embedded_database
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate the synthetic demo data (once) and run the whole pipeline on it."""
+    from helgenom.demo import demo_paths, generate_demo
+    from helgenom.truth import compare
+
+    embedded_database = None if args.no_export else _demo_database()
+    if embedded_database is None and not args.no_export:
+        return 1
+    workdir = Path(args.directory).resolve()
+    marker = workdir / "demo" / ".complete"
+    if marker.exists():
+        data = demo_paths(workdir / "demo")  # generated before: keep the files (and mtimes)
+    else:
+        print(f"helgenom demo: generating synthetic data in {workdir / 'demo'}", flush=True)
+        data = generate_demo(workdir / "demo")
+        marker.write_text("ok\n")
+    configs = [str(REPO / "config.yaml"), str(DEMO_CONFIG)]
+    if embedded_database is None:
+        status = _run_demo(workdir, configs, args.cores)
+    else:
+        home = workdir / "demo" / "genomedb"
+        with embedded_database(home, department="demo-lab") as db:
+            print(f"helgenom demo: genome database (embedded, SQLite) at {db.url}, home {home}")
+            overlay = workdir / "demo" / "export.yaml"
+            overlay.write_text(
+                "# written by `helgenom demo`: deposit into the embedded demo database\n"
+                + yaml.safe_dump(
+                    {
+                        "export": {
+                            "enabled": True,
+                            "token_file": str(db.token_file),
+                            "db_public_key": str(db.public_key),
+                            "register_sample": True,
+                        }
+                    }
+                )
+            )
+            # The URL (a free port each time) comes from the environment, so the overlay
+            # stays the same from run to run.
+            env = {**os.environ, "HELGENOM_GENOMEDB_URL": db.url}
+            status = _run_demo(workdir, [*configs, str(overlay)], args.cores, env)
+    if status:
+        return status
+    print("\nhelgenom demo: calls compared with the planted truth (confident regions)")
+    print(f"{'sample':10} {'type':6} {'TP':>5} {'FP':>5} {'FN':>5} {'recall':>7} {'precision':>9}")
+    for sample, truth in data.truth.items():
+        result = compare(
+            workdir / "results" / "vcf" / f"{sample}.vcf.gz",
+            truth,
+            data.reference,
+            data.confident_bed,
+        )
+        for kind, c in result.counts.items():
+            print(
+                f"{sample:10} {kind:6} {c.tp:5} {c.fp:5} {c.fn:5} {c.recall:7.3f} "
+                f"{c.precision:9.3f}"
+            )
+    print("\nhelgenom demo: QC gate and clinical report (results/report/<sample>.pdf/.html/...)")
+    for sample in data.truth:
+        report = workdir / "results" / "report" / f"{sample}.json"
+        if report.exists():
+            content = json.loads(report.read_text())
+            print(f"{sample:10} QC {content['qc']['verdict']}; {content['answer']['category']}")
+    if not args.no_export:
+        print("\nhelgenom demo: deposits in the national genome database (embedded demo copy)")
+        for sample in data.truth:
+            receipt = json.loads(
+                (workdir / "results" / "export" / f"{sample}.receipt.json").read_text()
+            )
+            if receipt.get("deposited") is False:
+                print(f"{sample:10} not deposited: {receipt['reason']}")
+            else:
+                print(
+                    f"{sample:10} {receipt['accession']} version {receipt['version']}, "
+                    f"{len(receipt['files'])} files"
+                )
+    outputs = "cram/, vcf/, qc/multiqc/multiqc_report.html, report/, export/"
+    print(f"\nOutputs: {workdir / 'results'} ({outputs})")
+    return 0
+
+
+def _run_demo(
+    workdir: Path, configs: list[str], cores: int, env: dict[str, str] | None = None
+) -> int:
+    cmd = snakemake_command(workdir, "--configfile", *configs, cores=cores)
+    print("helgenom demo: " + " ".join(cmd), flush=True)
+    return subprocess.call(cmd, cwd=workdir, env=env)
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    """Write the synthetic demo data only: reference, truth sets, FASTQ files, sample sheet."""
+    from helgenom.demo import generate_demo
+
+    began = time.perf_counter()
+    try:
+        data = generate_demo(
+            args.outdir, seed=args.seed, genome_length=args.genome_length, coverage=args.coverage
+        )
+    except ValueError as exc:
+        args.parser.error(str(exc))
+    elapsed = time.perf_counter() - began
+    print(
+        f"demo data for {len(data.truth)} samples written to {data.outdir} in {elapsed:.1f} s\n"
+        f"  reference: {data.reference}\n  samples:   {data.samples_tsv}\n"
+        f"  units:     {data.units_tsv}\n  confident: {data.confident_bed}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run the pipeline end to end on synthetic demo data")
+    p.add_argument("--directory", default=str(REPO), help="run directory (default: the repo)")
+    p.add_argument("--cores", type=int, default=2)
+    p.add_argument(
+        "--no-export",
+        action="store_true",
+        help="do not deposit into the embedded demo genome database (demo/genomedb)",
+    )
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "demo-data",
+        help="only write the synthetic demo data (reference, truth, FASTQ, sample sheet)",
+        description="Write a deterministic synthetic reference, truth set and FASTQ files.",
+    )
+    p.add_argument("--outdir", type=Path, default=Path("demo"), help="default: %(default)s")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="default: %(default)s")
+    p.add_argument(
+        "--genome-length",
+        type=int,
+        default=DEFAULT_GENOME_LENGTH,
+        help="total bp (default: %(default)s)",
+    )
+    p.add_argument(
+        "--coverage",
+        type=float,
+        default=DEFAULT_COVERAGE,
+        help="per-sample depth (default: %(default)s)",
+    )
+    p.set_defaults(func=cmd_demo_data, parser=p)
