@@ -44,12 +44,16 @@ def cluster() -> None:
         pytest.skip(message)
 
 
-def sacct_jobs(account: str, since: str, *fields: str) -> list[dict[str, str]]:
+def sacct_jobs(
+    account: str, since: str, *fields: str, env: dict[str, str] | None = None
+) -> list[dict[str, str]]:
+    """Jobs of `account` since `since` in sacct (of the cluster `env` points at; default the
+    main test cluster)."""
     fields = fields or ("JobID", "JobName", "Partition", "Account", "QOS", "State", "ReqMem",
                         "Comment")  # fmt: skip
     out = subprocess.run(
         ["sacct", "-X", "-n", "-P", "-A", account, "-S", since, "-o", ",".join(fields)],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True, text=True, check=True, timeout=60, env=env,
     ).stdout  # fmt: skip
     return [dict(zip(fields, line.split("|"), strict=True)) for line in out.splitlines() if line]
 
@@ -67,7 +71,11 @@ REPO = Path(__file__).resolve().parents[1]
 TWOSITE = REPO / "scripts" / "slurm" / "twosite.sh"
 # Primary site first; each site's job IDs start at its FirstJobId.
 TWO_SITES = ("computerome", "genomedk")
-JOB_ID_RANGES = {"computerome": range(100000, 200000), "genomedk": range(200000, 300000)}
+JOB_ID_RANGES = {
+    "computerome": range(100000, 200000),
+    "genomedk": range(200000, 300000),
+    "abacus": range(300000, 400000),  # the bed's third site: the clinical-priority test's
+}
 SITE_DAEMONS = ("slurmctld", "slurmd", "slurmdbd")
 
 
@@ -192,6 +200,22 @@ def _bed_not_up(message: str) -> None:
     pytest.skip(message)
 
 
+def bed_site(name: str) -> BedSite:
+    """A site of the test bed (scripts/slurm/twosite.sh), up and healthy.
+
+    Skips when it is down (fails under HELGENOM_SLURM_REQUIRED=1 or CI)."""
+    hint = f"(start it with: bash {TWOSITE.relative_to(REPO)} start)"
+    if shutil.which("scontrol") is None:
+        _bed_not_up(f"Slurm client tools not installed {hint}")
+    site = BedSite.load(name)
+    if not site.slurm_conf.exists():
+        _bed_not_up(f"no test bed config for {name} at {site.slurm_conf} {hint}")
+    health = site.health()
+    if not health.healthy:
+        _bed_not_up(f"test bed site {name} not up {hint}: {health.message}")
+    return site
+
+
 @pytest.fixture(scope="session")
 def two_sites() -> dict[str, BedSite]:
     """The two-site test bed, by site name ("computerome", "genomedk"); both up and healthy.
@@ -199,14 +223,4 @@ def two_sites() -> dict[str, BedSite]:
     Skips when the bed is down (fails under HELGENOM_SLURM_REQUIRED=1 or CI). Tests that take
     a site down call `site.restart()` afterwards, so that the next tests find it up.
     """
-    hint = f"(start it with: bash {TWOSITE.relative_to(REPO)} start)"
-    if shutil.which("scontrol") is None:
-        _bed_not_up(f"Slurm client tools not installed {hint}")
-    sites = {name: BedSite.load(name) for name in TWO_SITES}
-    for site in sites.values():
-        if not site.slurm_conf.exists():
-            _bed_not_up(f"no two-site test bed config at {site.slurm_conf} {hint}")
-        health = site.health()
-        if not health.healthy:
-            _bed_not_up(f"two-site test bed not up {hint}: {health.message}")
-    return sites
+    return {name: bed_site(name) for name in TWO_SITES}

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # A two-site Slurm test bed for failover tests: two independent single-host clusters side by
-# side on this machine, next to (and independent of) the main test cluster of start.sh.
+# side on this machine, next to (and independent of) the main test cluster of start.sh; and a
+# third site, abacus, a cluster of its own for the clinical-priority test (which fills a whole
+# node with research jobs, so it cannot share a cluster with tests that run at the same time).
 #
-#   bash scripts/slurm/twosite.sh start [SITE...]   # idempotent; default both sites
+#   bash scripts/slurm/twosite.sh start [SITE...]   # idempotent; default every site
 #   bash scripts/slurm/twosite.sh stop [--purge]     # stops every daemon of the bed
-#   bash scripts/slurm/twosite.sh status             # exit 0 when both sites answer
+#   bash scripts/slurm/twosite.sh status             # exit 0 when every site answers
 #   eval "$(bash scripts/slurm/twosite.sh env computerome)"  # SLURM_CONF etc. of one site
 #   bash scripts/slurm/twosite.sh env                # HELGENOM_<SITE>_SLURM_CONF of both
 #   bash scripts/slurm/twosite.sh pids SITE          # "slurmctld PID" lines (alive ones)
 #
-# Sites: computerome (primary) and genomedk (passive), cluster names the same. Each has its
+# Sites: computerome (primary), genomedk (passive) and abacus, cluster names the same. Each has its
 # own slurmdbd, slurmctld and one slurmd (NodeName <site>-n1, NodeHostname this host,
 # NodeAddr 127.0.0.1), config, spool, logs and pid files under $HELGENOM_TWOSITE_DIR/<site>
 # (default /var/tmp/helgenom-twosite), its own ports and job ID range:
 #   site         slurmctld  slurmd  slurmdbd  FirstJobId   (ports: $HELGENOM_TWOSITE_PORT_BASE
 #   computerome  6917       6918    6919      100000        + 7/8/9 and + 17/18/19,
 #   genomedk     6927       6928    6929      200000        default base 6910)
+#   abacus       6937       6938    6939      300000
 # Pid files: $HELGENOM_TWOSITE_DIR/<site>/run/{slurmctld,slurmd,slurmdbd}.pid.
 # Clients pick a site with SLURM_CONF=$HELGENOM_TWOSITE_DIR/<site>/etc/slurm.conf; nothing is
 # installed into /etc/slurm. Each slurmd runs in its own mount namespace with its site's etc/
@@ -23,7 +26,7 @@
 # `srun` inside a batch job (how Snakemake's slurm executor runs every job) reads
 # /etc/slurm/slurm.conf, which outside the namespace is the main cluster's.
 #
-# The two sites share one munged and one mariadbd (port $HELGENOM_TWOSITE_MARIADB_PORT,
+# The sites share one munged and one mariadbd (port $HELGENOM_TWOSITE_MARIADB_PORT,
 # default 3317; a database per site) under $HELGENOM_TWOSITE_DIR/shared: the failover tests
 # take down a site's Slurm daemons (controller, slurmd, accounting), never munge or MariaDB,
 # and sharing halves the startup time (MariaDB's first start is the slowest step). A real pair
@@ -35,9 +38,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=${HELGENOM_TWOSITE_DIR:-/var/tmp/helgenom-twosite}
 PORT_BASE=${HELGENOM_TWOSITE_PORT_BASE:-6910}
 MARIADB_PORT=${HELGENOM_TWOSITE_MARIADB_PORT:-3317}
-SITES=(computerome genomedk)
-declare -A SITE_INDEX=([computerome]=0 [genomedk]=1)
-declare -A FIRST_JOB=([computerome]=100000 [genomedk]=200000)
+SITES=(computerome genomedk abacus)
+declare -A SITE_INDEX=([computerome]=0 [genomedk]=1 [abacus]=2)
+declare -A FIRST_JOB=([computerome]=100000 [genomedk]=200000 [abacus]=300000)
 
 log() { printf 'helgenom-twosite: %s\n' "$*" >&2; }
 die() {
@@ -103,7 +106,7 @@ cmd_stop() {
       *) die "unknown argument: $arg (usage: twosite.sh stop [--purge])" ;;
     esac
   done
-  # Both sites' Slurm daemons first, then (with the last) the shared munged and mariadbd.
+  # Every site's Slurm daemons first, then (with the last) the shared munged and mariadbd.
   for site in "${SITES[@]}"; do
     in_site "$site" bash "$HERE/stop.sh" --keep-services "${purge[@]}"
   done
@@ -170,7 +173,7 @@ case ${1:-} in
     "cmd_$command" "$@"
     ;;
   -h | --help)
-    sed -n '2,33p' "$0"
+    sed -n '2,34p' "$0"
     ;;
   *) die "usage: twosite.sh start [SITE...] | stop [--purge] | status | env [SITE] | pids SITE" ;;
 esac

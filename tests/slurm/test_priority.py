@@ -1,29 +1,29 @@
-"""Clinical priority on the real Slurm test cluster: acute work overtakes research.
+"""Clinical priority on a real Slurm cluster: acute work overtakes research.
 
 The node is filled with research jobs; then a run with an acute and a routine sample starts
 (GenomeDK profile + clinical-priority workflow profile). What is checked comes from sacct.
+The test has a cluster to itself (the test bed's third site, scripts/slurm/twosite.sh), as it
+fills the whole node: the other Slurm tests run on their clusters at the same time.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from helgenom.demo import generate_demo
 from helgenom.runs import snakemake_command
-from slurm_helpers import ACCOUNTS, FAST_POLLING, cluster, sacct_jobs, since_now
+from slurm_helpers import ACCOUNTS, FAST_POLLING, BedSite, bed_site, sacct_jobs, since_now
 from workflow_helpers import REPO, write_run_dir
 
-__all__ = ["cluster"]  # the fixture
-
-# One worker runs the tests on the single-host test cluster (scripts/slurm/start.sh) one by
-# one: they share its queue and accounting.
-XDIST_GROUP = "slurm-cluster"
+# Its own worker and its own cluster (the test bed's site "abacus").
+XDIST_GROUP = "slurm-priority"
 
 RESEARCH_ACCOUNT = "helgenom-test"
 RESEARCH_CPUS = 32  # six of them fill the 192-CPU test node
@@ -59,9 +59,14 @@ def _run_dir(tmp_path: Path) -> Path:
     return tmp_path / "run"
 
 
-def _squeue_states(job_ids: list[str]) -> dict[str, str]:
-    out = subprocess.run(["squeue", "-h", "-j", ",".join(job_ids), "-o", "%i %T"],
-                         capture_output=True, text=True, timeout=30).stdout  # fmt: skip
+@pytest.fixture(scope="module")
+def site() -> BedSite:
+    """A cluster for this test alone: the test bed's third site."""
+    return bed_site("abacus")
+
+
+def _squeue_states(site: BedSite, job_ids: list[str]) -> dict[str, str]:
+    out = site.run("squeue", "-h", "-j", ",".join(job_ids), "-o", "%i %T", check=False).stdout
     return dict(line.split() for line in out.splitlines() if line.strip())
 
 
@@ -69,7 +74,7 @@ def _time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def test_acute_overtakes_research_and_routine(cluster: None, tmp_path: Path) -> None:
+def test_acute_overtakes_research_and_routine(site: BedSite, tmp_path: Path) -> None:
     run_dir = _run_dir(tmp_path)
     outdir = tmp_path / "research"
     outdir.mkdir()
@@ -77,24 +82,23 @@ def test_acute_overtakes_research_and_routine(cluster: None, tmp_path: Path) -> 
     research = []
     for n in range(RESEARCH_JOBS):
         out = outdir / f"result_{n}.txt"
-        research.append(subprocess.run(
-            ["sbatch", "--parsable", "-A", RESEARCH_ACCOUNT, "-q", "research", "-p", "normal",
-             "-c", str(RESEARCH_CPUS), "--mem", "1000", "-J", f"research-{n}", "--requeue",
-             "-o", str(outdir / f"slurm_{n}.log"),
-             "--wrap", RESEARCH_SCRIPT.format(s=RESEARCH_SECONDS, out=out)],
-            capture_output=True, text=True, check=True, timeout=30,
+        research.append(site.run(
+            "sbatch", "--parsable", "-A", RESEARCH_ACCOUNT, "-q", "research", "-p", "normal",
+            "-c", str(RESEARCH_CPUS), "--mem", "1000", "-J", f"research-{n}", "--requeue",
+            "-o", str(outdir / f"slurm_{n}.log"),
+            "--wrap", RESEARCH_SCRIPT.format(s=RESEARCH_SECONDS, out=out),
         ).stdout.strip().split(";")[0])  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            states = _squeue_states(research)
+            states = _squeue_states(site, research)
             if list(states.values()).count("RUNNING") == 6:
                 break
             time.sleep(0.5)
         assert list(states.values()).count("RUNNING") == 6, states
         pending_before = [j for j, s in states.items() if s == "PENDING"]
 
-        env = {**os.environ, "HELGENOM_SLURM_ACCOUNT": ACCOUNTS["genomedk"]}
+        env = site.env(HELGENOM_SLURM_ACCOUNT=ACCOUNTS["genomedk"])
         # Two jobs at a time, as a per-user job limit on a busy site would allow: then the
         # clinical scheduler decides which sample's jobs go first.
         cmd = snakemake_command(
@@ -110,16 +114,16 @@ def test_acute_overtakes_research_and_routine(cluster: None, tmp_path: Path) -> 
         assert "clinical scheduler failed" not in proc.stdout + proc.stderr, proc.stderr[-3000:]
 
         deadline = time.monotonic() + 400
-        while time.monotonic() < deadline and _squeue_states(research):
+        while time.monotonic() < deadline and _squeue_states(site, research):
             time.sleep(2)
-        assert not _squeue_states(research), "research jobs did not finish"
+        assert not _squeue_states(site, research), "research jobs did not finish"
     finally:
-        subprocess.run(["scancel", *research], capture_output=True, timeout=30)
+        site.run("scancel", *research, check=False)
 
     fields = ("JobID", "JobName", "QOS", "State", "Submit", "Start", "End", "Comment")
     time.sleep(3)  # sacct catches up with the last state changes
     # This run's jobs only: the plugin names every job of a run after the run's ID.
-    jobs = sacct_jobs(ACCOUNTS["genomedk"], since, *fields)
+    jobs = sacct_jobs(ACCOUNTS["genomedk"], since, *fields, env=site.env())
     run_ids = {j["JobName"] for j in jobs if "wildcards_ACUTE1" in j["Comment"]}
     assert len(run_ids) == 1, jobs
     ours = [j for j in jobs if j["JobName"] in run_ids]
@@ -129,10 +133,9 @@ def test_acute_overtakes_research_and_routine(cluster: None, tmp_path: Path) -> 
     first_acute_start = min(_time(j["Start"]) for j in acute)
 
     # The acute sample's jobs started before every research job that was still waiting.
-    history = subprocess.run(
-        ["sacct", "-D", "-X", "-n", "-P", "-A", RESEARCH_ACCOUNT, "-S", since,
-         "-o", "JobID,State,Start,End"],
-        capture_output=True, text=True, check=True, timeout=60,
+    history = site.run(
+        "sacct", "-D", "-X", "-n", "-P", "-A", RESEARCH_ACCOUNT, "-S", since,
+        "-o", "JobID,State,Start,End", timeout=60,
     ).stdout  # fmt: skip
     rows = [dict(zip(("JobID", "State", "Start", "End"), line.split("|"), strict=True))
             for line in history.splitlines() if line]  # fmt: skip
