@@ -16,8 +16,8 @@
 #
 # HELGENOM_NO_SLURM=1 skips starting the clusters (their tests then skip), HELGENOM_NO_PG=1
 # PostgreSQL (its tests then skip). HELGENOM_TEST_WORKERS: parallel workers of step 2 (default
-# 4: the Slurm tests mostly wait for the clusters, so two of the four workers wait while two
-# compute).
+# 5: one per Slurm cluster (the main cluster, the two-site bed, the priority test's cluster),
+# whose tests mostly wait for their jobs, and two that compute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -90,7 +90,7 @@ if { wants e2e || wants workflow; } && [ "${HELGENOM_NO_PG:-0}" != 1 ]; then
 fi
 
 SECONDS=0
-run_pytest -n "${HELGENOM_TEST_WORKERS:-4}" --dist loadgroup --durations=15 "${PATHS[@]}" "$@" ||
+run_pytest -n "${HELGENOM_TEST_WORKERS:-5}" --dist loadgroup --durations=15 "${PATHS[@]}" "$@" ||
   status=$?
 echo "test.sh: ${PATHS[*]}: ${SECONDS}s"
 exit "$status"
