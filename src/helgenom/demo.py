@@ -65,10 +65,6 @@ ERROR_RATE_START = 0.001  # substitution rate at the first base of a read ...
 ERROR_RATE_END = 0.01  # ... rising log-linearly to this at the last base
 TAIL_FRACTION = 0.04  # fraction of reads that end in a low-quality tail
 MIN_GENOME_LENGTH = 30_000
-# The demo data set `helgenom demo` runs on (and `helgenom demo-data` writes by default).
-DEFAULT_SEED = 20261126
-DEFAULT_GENOME_LENGTH = 250_000
-DEFAULT_COVERAGE = 30.0  # per-sample depth
 
 
 @dataclass(frozen=True)
@@ -573,9 +569,9 @@ def demo_paths(outdir: Path, samples: Sequence[DemoSample] = DEFAULT_SAMPLES) ->
 def generate_demo(
     outdir: Path,
     *,
-    seed: int = DEFAULT_SEED,
-    genome_length: int = DEFAULT_GENOME_LENGTH,
-    coverage: float = DEFAULT_COVERAGE,
+    seed: int = 20261126,
+    genome_length: int = 250_000,
+    coverage: float = 30.0,
     samples: Sequence[DemoSample] = DEFAULT_SAMPLES,
     read_length: int = 150,
 ) -> DemoData:

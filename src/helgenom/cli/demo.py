@@ -16,7 +16,6 @@ from typing import Any
 
 import yaml
 
-from helgenom.demo import DEFAULT_COVERAGE, DEFAULT_GENOME_LENGTH, DEFAULT_SEED
 from helgenom.runs import REPO, snakemake_command
 
 # The demo's QC thresholds (synthetic data are not a human genome; see the file).
@@ -136,11 +135,11 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     """Write the synthetic demo data only: reference, truth sets, FASTQ files, sample sheet."""
     from helgenom.demo import generate_demo
 
+    # The options given; the others are generate_demo's defaults (the data `helgenom demo` uses).
+    given = {k: v for k, v in vars(args).items() if k in ("seed", "genome_length", "coverage")}
     began = time.perf_counter()
     try:
-        data = generate_demo(
-            args.outdir, seed=args.seed, genome_length=args.genome_length, coverage=args.coverage
-        )
+        data = generate_demo(args.outdir, **given)
     except ValueError as exc:
         args.parser.error(str(exc))
     elapsed = time.perf_counter() - began
@@ -170,17 +169,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write a deterministic synthetic reference, truth set and FASTQ files.",
     )
     p.add_argument("--outdir", type=Path, default=Path("demo"), help="default: %(default)s")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="default: %(default)s")
+    # Left out: generate_demo's defaults (helgenom.demo, imported only when the command runs).
+    p.add_argument("--seed", type=int, default=argparse.SUPPRESS, help="default: the demo's")
     p.add_argument(
         "--genome-length",
         type=int,
-        default=DEFAULT_GENOME_LENGTH,
-        help="total bp (default: %(default)s)",
+        default=argparse.SUPPRESS,
+        help="total bp (default: the demo's)",
     )
     p.add_argument(
         "--coverage",
         type=float,
-        default=DEFAULT_COVERAGE,
-        help="per-sample depth (default: %(default)s)",
+        default=argparse.SUPPRESS,
+        help="per-sample depth (default: the demo's)",
     )
     p.set_defaults(func=cmd_demo_data, parser=p)

@@ -7,13 +7,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from helgenom.config import read_config_files
-from helgenom.inputs import check_run_inputs
 from helgenom.problems import ProblemsError
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check config, reference and sample sheets as the workflow does before any job."""
+    from helgenom.config import read_config_files
+    from helgenom.inputs import check_run_inputs
+
     files = [Path(f) for f in args.configfile]
     for path in files:
         if not path.exists():
