@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from helgenom.demo import DemoData, generate_demo
 from helgenom.testing import write_giab_run_dir
 from workflow_helpers import GIAB_CHUNKS, giab_validation, shared_run, snakemake
 
@@ -65,6 +66,12 @@ def giab() -> Path:
             pytest.fail(f"{message}: CI must run the real-data tests")
         pytest.skip(message)
     return GIAB
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
+    """The default demo set (250 kb, 30x, two samples; helgenom.demo), made once per worker."""
+    return generate_demo(tmp_path_factory.mktemp("demo"))
 
 
 # ---- pipeline runs shared by the whole test session (helpers: workflow_helpers) ---------

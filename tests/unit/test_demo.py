@@ -19,14 +19,8 @@ SMALL = {"genome_length": 40_000, "coverage": 3.0}
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
-    """The default demo set (250 kb, 30x, two samples)."""
-    return generate_demo(tmp_path_factory.mktemp("demo"))
-
-
-@pytest.fixture(scope="module")
-def ref(data: DemoData) -> dict[str, str]:
-    with pysam.FastaFile(str(data.reference)) as fa:
+def ref(demo_data: DemoData) -> dict[str, str]:
+    with pysam.FastaFile(str(demo_data.reference)) as fa:
         return {name: fa.fetch(name) for name in fa.references}
 
 
@@ -106,15 +100,15 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_reference_fasta(data: DemoData, ref: dict[str, str]) -> None:
+def test_reference_fasta(demo_data: DemoData, ref: dict[str, str]) -> None:
     assert list(ref) == ["demo1", "demo2"]
     assert sum(len(s) for s in ref.values()) == 250_000
     assert len(ref["demo1"]) == 150_000
     assert all(set(s) <= set("ACGT") for s in ref.values())
-    lines = data.reference.read_text().splitlines()
+    lines = demo_data.reference.read_text().splitlines()
     seq_lines = [ln for ln in lines if not ln.startswith(">")]
     assert max(len(ln) for ln in seq_lines) == 60
-    assert Path(str(data.reference) + ".fai").is_file()
+    assert Path(str(demo_data.reference) + ".fai").is_file()
 
 
 def test_gc_varies(ref: dict[str, str]) -> None:
@@ -128,13 +122,13 @@ def test_gc_varies(ref: dict[str, str]) -> None:
     assert min(gcs) > 0.3 and max(gcs) < 0.65
 
 
-def test_repeats_planted(data: DemoData, ref: dict[str, str]) -> None:
+def test_repeats_planted(demo_data: DemoData, ref: dict[str, str]) -> None:
     # An STR (2-6 bp unit, >= 20 copies) is found directly in the sequence ...
     assert re.search(r"([ACGT]{2,6})\1{19,}", ref["demo1"] + "N" + ref["demo2"])
     # ... and every recorded repeat is what its name says.
     rows = [
         line.split("\t")
-        for line in (data.reference.parent / "demo.repeats.bed").read_text().splitlines()
+        for line in (demo_data.reference.parent / "demo.repeats.bed").read_text().splitlines()
     ]
     strs = [r for r in rows if r[3].startswith("STR:")]
     assert len(strs) >= 4
@@ -155,10 +149,10 @@ def test_repeats_planted(data: DemoData, ref: dict[str, str]) -> None:
         assert 0.003 < diverged < 0.03
 
 
-def test_confident_bed(data: DemoData, ref: dict[str, str]) -> None:
-    rows = _bed(data.confident_bed)
+def test_confident_bed(demo_data: DemoData, ref: dict[str, str]) -> None:
+    rows = _bed(demo_data.confident_bed)
     assert rows == sorted(rows, key=lambda r: (list(ref).index(r[0]), r[1]))
-    repeats = _bed(data.reference.parent / "demo.repeats.bed")
+    repeats = _bed(demo_data.reference.parent / "demo.repeats.bed")
     for chrom, start, end in rows:
         assert 300 <= start < end <= len(ref[chrom]) - 300
         for rchrom, rstart, rend in repeats:
@@ -176,9 +170,9 @@ def test_confident_bed(data: DemoData, ref: dict[str, str]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_truth_vcf_valid(data: DemoData, ref: dict[str, str]) -> None:
-    assert set(data.truth) == {"DEMO001", "DEMO002"}
-    for sample_id, vcf in data.truth.items():
+def test_truth_vcf_valid(demo_data: DemoData, ref: dict[str, str]) -> None:
+    assert set(demo_data.truth) == {"DEMO001", "DEMO002"}
+    for sample_id, vcf in demo_data.truth.items():
         assert Path(str(vcf) + ".tbi").is_file()
         with pysam.VariantFile(str(vcf)) as fh:
             assert list(fh.header.samples) == [sample_id]
@@ -197,10 +191,10 @@ def test_truth_vcf_valid(data: DemoData, ref: dict[str, str]) -> None:
                 assert alts[0][0] == ref_allele[0] and min(len(alts[0]), len(ref_allele)) == 1
 
 
-def test_variant_mix_and_spacing(data: DemoData, ref: dict[str, str]) -> None:
-    confident = _bed(data.confident_bed)
+def test_variant_mix_and_spacing(demo_data: DemoData, ref: dict[str, str]) -> None:
+    confident = _bed(demo_data.confident_bed)
     per_sample = {}
-    for sample_id, vcf in data.truth.items():
+    for sample_id, vcf in demo_data.truth.items():
         recs = _records(vcf)
         per_sample[sample_id] = {(c, p, r, a) for c, p, r, a, _ in recs}
         gts = {gt for *_, gt in recs}
@@ -234,12 +228,12 @@ def test_variant_mix_and_spacing(data: DemoData, ref: dict[str, str]) -> None:
     assert a != b and len(a & b) < 0.1 * len(a)
 
 
-def test_haplotypes_apply_variants(data: DemoData, ref: dict[str, str]) -> None:
+def test_haplotypes_apply_variants(demo_data: DemoData, ref: dict[str, str]) -> None:
     contigs = [demo._encode(s) for s in ref.values()]
     names = list(ref)
     variants = [
         demo._Variant(names.index(c), p - 1, r, a[0], (True, gt == (1, 1)))
-        for c, p, r, a, gt in _records(data.truth["DEMO001"])
+        for c, p, r, a, gt in _records(demo_data.truth["DEMO001"])
     ]
     haps = demo._haplotypes(contigs, variants)
     for h in (0, 1):
@@ -262,11 +256,11 @@ def test_haplotypes_apply_variants(data: DemoData, ref: dict[str, str]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_sample_and_unit_sheets(data: DemoData) -> None:
-    samples = [ln.split("\t") for ln in data.samples_tsv.read_text().splitlines()]
+def test_sample_and_unit_sheets(demo_data: DemoData) -> None:
+    samples = [ln.split("\t") for ln in demo_data.samples_tsv.read_text().splitlines()]
     assert samples[0] == ["sample_id", "sex", "priority", "indication"]
     assert samples[1:] == [[s.sample_id, s.sex, s.priority, s.indication] for s in DEFAULT_SAMPLES]
-    units = [ln.split("\t") for ln in data.units_tsv.read_text().splitlines()]
+    units = [ln.split("\t") for ln in demo_data.units_tsv.read_text().splitlines()]
     assert units[0] == ["sample_id", "unit_id", "fq1", "fq2", "platform", "library"]
     assert [(u[0], u[1]) for u in units[1:]] == [
         ("DEMO001", "HDEMOXX1.1"),
@@ -276,17 +270,19 @@ def test_sample_and_unit_sheets(data: DemoData) -> None:
     for sample_id, unit_id, fq1, fq2, platform, library in units[1:]:
         assert fq1 == f"fastq/{sample_id}_{unit_id}_R1.fastq.gz"
         assert fq2 == f"fastq/{sample_id}_{unit_id}_R2.fastq.gz"
-        assert (data.units_tsv.parent / fq1).is_file() and (data.units_tsv.parent / fq2).is_file()
+        assert (demo_data.units_tsv.parent / fq1).is_file() and (
+            demo_data.units_tsv.parent / fq2
+        ).is_file()
         assert platform == "ILLUMINA" and library == f"{sample_id}-LIB1"
 
 
-def test_fastq_pairs_and_coverage(data: DemoData) -> None:
-    units = [ln.split("\t") for ln in data.units_tsv.read_text().splitlines()[1:]]
+def test_fastq_pairs_and_coverage(demo_data: DemoData) -> None:
+    units = [ln.split("\t") for ln in demo_data.units_tsv.read_text().splitlines()[1:]]
     bases: dict[str, int] = {}
     all_names: set[str] = set()
     for sample_id, unit_id, fq1, fq2, *_ in units:
-        r1 = list(_read_fastq(data.outdir / fq1))
-        r2 = list(_read_fastq(data.outdir / fq2))
+        r1 = list(_read_fastq(demo_data.outdir / fq1))
+        r2 = list(_read_fastq(demo_data.outdir / fq2))
         assert len(r1) == len(r2) > 0
         lane = unit_id.split(".")[1]
         for (n1, c1, s1, q1), (n2, c2, s2, q2) in zip(r1, r2, strict=True):

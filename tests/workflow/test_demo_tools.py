@@ -11,42 +11,19 @@ from pathlib import Path
 import pysam
 import pytest
 
-from helgenom.demo import DemoData, generate_demo
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> DemoData:
-    """The default demo set (250 kb, 30x, two samples)."""
-    return generate_demo(tmp_path_factory.mktemp("demo"))
-
-
-@pytest.fixture(scope="module")
-def ref(data: DemoData) -> dict[str, str]:
-    with pysam.FastaFile(str(data.reference)) as fa:
-        return {name: fa.fetch(name) for name in fa.references}
-
-
-# --------------------------------------------------------------------------------------------
-# determinism and file handling
-# --------------------------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------------------------
-# reference
-# --------------------------------------------------------------------------------------------
-
+from helgenom.demo import DemoData
 
 # --------------------------------------------------------------------------------------------
 # truth variants
 # --------------------------------------------------------------------------------------------
 
 
-def test_truth_unchanged_by_bcftools_norm(data: DemoData) -> None:
+def test_truth_unchanged_by_bcftools_norm(demo_data: DemoData) -> None:
     if shutil.which("bcftools") is None:
         pytest.skip("bcftools not installed")
-    for vcf in data.truth.values():
+    for vcf in demo_data.truth.values():
         proc = subprocess.run(
-            ["bcftools", "norm", "-f", str(data.reference), str(vcf)],
+            ["bcftools", "norm", "-f", str(demo_data.reference), str(vcf)],
             check=True,
             capture_output=True,
             text=True,
@@ -67,15 +44,15 @@ def test_truth_unchanged_by_bcftools_norm(data: DemoData) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_bwa_maps_reads(data: DemoData, tmp_path: Path) -> None:
+def test_bwa_maps_reads(demo_data: DemoData, tmp_path: Path) -> None:
     if shutil.which("bwa") is None:
         pytest.skip("bwa not installed")
     fa = tmp_path / "ref.fa"
-    shutil.copy(data.reference, fa)
+    shutil.copy(demo_data.reference, fa)
     subprocess.run(["bwa", "index", str(fa)], check=True, capture_output=True)
     fqs = []
     for mate in (1, 2):
-        path = data.outdir / "fastq" / f"DEMO001_HDEMOXX1.1_R{mate}.fastq.gz"
+        path = demo_data.outdir / "fastq" / f"DEMO001_HDEMOXX1.1_R{mate}.fastq.gz"
         out = tmp_path / f"R{mate}.fq"
         with gzip.open(path, "rt") as src, open(out, "w") as dst:
             for i, line in enumerate(src):

@@ -205,6 +205,11 @@ def test_representation_differences(tmp_path: Path, ref2: Path, case: str) -> No
     assert _counts(_compare2(tmp_path, ref2, truth, query)) == expected
 
 
+def test_cases_sit_on_the_reference() -> None:
+    assert REF2[12:17] == "ACGTC" and REF2[27] == "A" and REF2[29] == "G" and REF2[33] == "T"
+    assert REF2[40:46] == "Gaaaac" and REF2[70:87] == "TC" + "A" * 13 + "GT"
+
+
 def test_mismatch_lists_name_the_variants(tmp_path: Path, ref2: Path) -> None:
     truth, query, _ = CASES["half_of_multiallelic"]
     result = _compare2(tmp_path, ref2, truth, query)
