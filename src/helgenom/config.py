@@ -233,7 +233,7 @@ def check_validation(
         raise ConfigError(problems)
 
 
-# The environment variables the export step falls back to (helgenom.export reads the same).
+# The environment variables the export step falls back to (helgenom.export.step reads them).
 EXPORT_ENV = {
     "url": "HELGENOM_GENOMEDB_URL",
     "token_file": "HELGENOM_GENOMEDB_TOKEN",

@@ -221,8 +221,9 @@ EXPORT = config["export"]["enabled"]
 
 
 def export_inputs(wildcards):
-    """What a sample's deposit holds (helgenom.export.standard_files), so the export waits
-    for all of it: CRAM, VCF, gVCF, per-sample QC, the QC gate, the report renderings."""
+    """What a sample's deposit holds (helgenom.export.provenance.standard_files), so the
+    export waits for all of it: CRAM, VCF, gVCF, per-sample QC, the QC gate, the report
+    renderings."""
     sample = wildcards.sample
     files = {
         "gate": f"results/qc/gate/{sample}.json",

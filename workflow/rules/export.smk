@@ -1,4 +1,4 @@
-# Export into the national genome database (helgenom.export; config `export`): per sample,
+# Export into the national genome database (helgenom.export.step; config `export`): per sample,
 # once its QC gate passed (or every failed metric was overridden), CRAM+CRAI, VCF+TBI,
 # gVCF+TBI, QC metrics and report renderings with a provenance manifest are crypt4gh-encrypted
 # to the database's key and deposited; the database's receipt (accession, version, checksums)
@@ -23,7 +23,7 @@ rule export:
     resources:
         **job_resources("small"),
     run:
-        from helgenom.export import export_from_run
+        from helgenom.export.step import export_from_run
 
         with open(log[0], "w") as log_file:
             export_from_run(
