@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from genomedb.catalog import deposits
 from genomedb.testing import BACKENDS, deployment
-from helgenom.export import standard_files
+from helgenom.export.provenance import standard_files
 from helgenom.runs import REPO
 from helgenom.testing import GIAB_SAMPLE as SAMPLE
 from workflow_helpers import copy_run, snakemake

@@ -11,7 +11,7 @@ import numpy as np
 import pysam
 import pytest
 
-from helgenom import demo
+from helgenom import cli, demo
 from helgenom.demo import DEFAULT_SAMPLES, DemoData, DemoSample, generate_demo
 from helgenom.fileio import atomic_paths
 
@@ -86,13 +86,14 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path) -> None:
 
 def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli"
-    rc = demo.main(
-        ["--outdir", str(out), "--seed", "3", "--genome-length", "40000"] + ["--coverage", "1"]
+    rc = cli.main(
+        ["demo-data", "--outdir", str(out), "--seed", "3", "--genome-length", "40000"]
+        + ["--coverage", "1"]
     )
     assert rc == 0
     assert (out / "units.tsv").is_file() and (out / "reference" / "demo.fa.fai").is_file()
     with pytest.raises(SystemExit):
-        demo.main(["--outdir", str(out), "--genome-length", "100"])
+        cli.main(["demo-data", "--outdir", str(out), "--genome-length", "100"])
 
 
 # --------------------------------------------------------------------------------------------

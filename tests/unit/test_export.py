@@ -12,18 +12,22 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from genomedb.testing import PASS, PROVENANCE
-from genomedb_contract.manifest import MANIFEST_SCHEMA, digest_fields, manifest_problems
-from helgenom.export import (
-    ExportError,
-    analysis_parameters,
+from genomedb_contract.client import write_receipt
+from genomedb_contract.manifest import (
+    MANIFEST_SCHEMA,
     build_manifest,
+    digest_fields,
+    manifest_problems,
+)
+from helgenom.cli import main
+from helgenom.export import ExportError
+from helgenom.export.provenance import (
+    analysis_parameters,
     deposit_key,
     input_identity,
-    main,
-    qc_gate_record,
     standard_files,
-    write_receipt,
 )
+from helgenom.export.sample import qc_gate_record
 from workflow_helpers import export_results
 
 
@@ -160,17 +164,17 @@ def test_command_line_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str
     token = tmp_path / "token"
     token.write_text("hgdb.x.y\n")
     base = ["--sample", "S1", "--results", str(results), "--out", str(tmp_path / "r.json")]
-    assert main([*base, "--qc-decision", "pass"]) == 1
+    assert main(["export", *base, "--qc-decision", "pass"]) == 1
     assert "give --url and --db-public-key" in capsys.readouterr().err
     remote = ["--url", "http://127.0.0.1:9", "--db-public-key", "x", "--token-file", str(token)]
-    assert main([*base, *remote, "--qc-decision", "fail"]) == 1
+    assert main(["export", *base, *remote, "--qc-decision", "fail"]) == 1
     assert "QC gate failed" in capsys.readouterr().err
-    assert main([*base, *remote, "--qc-decision", "fail", "--on-qc-fail", "skip"]) == 0
+    assert main(["export", *base, *remote, "--qc-decision", "fail", "--on-qc-fail", "skip"]) == 0
     record = json.loads((tmp_path / "r.json").read_text())
     assert record["deposited"] is False and "QC gate failed" in record["reason"]
     (tmp_path / "r.json").unlink()
     capsys.readouterr()
-    assert main([*base, *remote, "--qc-decision", "pass"]) == 1
+    assert main(["export", *base, *remote, "--qc-decision", "pass"]) == 1
     assert "give --provenance FILE, or --config" in capsys.readouterr().err
     assert not (tmp_path / "r.json").exists()
 

@@ -11,14 +11,11 @@ from pathlib import Path
 import pytest
 
 from genomedb.testing import PASS, PROVENANCE
+from genomedb_contract.client import deposit
+from genomedb_contract.manifest import build_manifest
 from helgenom import __version__
-from helgenom.export import (
-    ExportError,
-    build_manifest,
-    collect_provenance,
-    deposit,
-    standard_files,
-)
+from helgenom.export import ExportError
+from helgenom.export.provenance import collect_provenance, standard_files
 from helgenom.runs import REPO
 from workflow_helpers import export_results
 

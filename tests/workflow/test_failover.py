@@ -187,7 +187,8 @@ def test_a_deposit_cut_off_by_the_failure_is_completed_once(
     part of the files uploaded, no receipt in the run. On the passive site the export step
     runs again, resumes that deposit and commits it: one version, one deposit."""
     from genomedb.testing import PROVENANCE, deployment
-    from helgenom.export import build_manifest, standard_files
+    from genomedb_contract.manifest import build_manifest
+    from helgenom.export.provenance import standard_files
 
     run_dir = tmp_path / "replica"
     shutil.copytree(finished_run, run_dir, symlinks=True)
