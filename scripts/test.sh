@@ -4,7 +4,7 @@
 #   1. the unit tiers (tests/unit, services/genomedb/tests/unit): no process, no network;
 #   2. the other tiers in one parallel pytest run (pytest-xdist, tests of one module on one
 #      worker, the tests of each Slurm test cluster one after the other on one worker):
-#      tests/workflow, tests/e2e, services/genomedb/tests/service, tests/slurm.
+#      tests/slurm (started first), tests/e2e, services/genomedb/tests/service, tests/workflow.
 # It starts the services those need and stops them again on exit, also when tests fail: the
 # single-host Slurm test cluster (scripts/slurm/start.sh) and the two-site bed
 # (scripts/slurm/twosite.sh) for tests/slurm, a private PostgreSQL (scripts/genomedb/pg_start.sh)
@@ -57,10 +57,12 @@ if wants unit; then
   echo "test.sh: unit tiers: ${SECONDS}s"
 fi
 
+# The Slurm tests first: pytest-xdist hands out work in collection order, and the Slurm tests
+# mostly wait for their clusters, so they should start at once and wait while the others compute.
 PATHS=()
-wants workflow && PATHS+=(tests/workflow)
-wants e2e && PATHS+=(tests/e2e services/genomedb/tests/service)
 wants slurm && PATHS+=(tests/slurm)
+wants e2e && PATHS+=(tests/e2e services/genomedb/tests/service)
+wants workflow && PATHS+=(tests/workflow)
 ((${#PATHS[@]})) || exit "$status"
 
 # Services started below are stopped on exit, also when tests fail.
