@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from calling_examples import FILTERS
 
 from helgenom.calling import (
     call_chunk_command,
@@ -14,11 +15,6 @@ from helgenom.calling import (
     write_chunk_beds,
 )
 from helgenom.versions import tools_in_command
-
-FILTERS = [
-    {"name": "LowQual", "expression": "QUAL<20", "description": "Variant quality below 20"},
-    {"name": "LowDepth", "expression": "INFO/DP<8", "description": 'Fewer than 8 "reads"'},
-]
 
 
 def test_write_chunk_beds(tmp_path: Path) -> None:

@@ -6,16 +6,12 @@ import subprocess
 from pathlib import Path
 
 import pysam
+from calling_examples import FILTERS
 
 from helgenom.calling import (
     GAP_FILLER,
     soft_filter_pipeline,
 )
-
-FILTERS = [
-    {"name": "LowQual", "expression": "QUAL<20", "description": "Variant quality below 20"},
-    {"name": "LowDepth", "expression": "INFO/DP<8", "description": 'Fewer than 8 "reads"'},
-]
 
 
 def test_soft_filters_with_real_bcftools(tmp_path: Path) -> None:
