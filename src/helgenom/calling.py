@@ -11,6 +11,20 @@ from typing import Any
 from helgenom.paths import package_path
 from helgenom.reference import balanced_chunks, read_fai, write_bed
 
+# CPU time of the call_chunk command per calling.mode, relative to bcftools alone (the "call"
+# estimate of helgenom.resources). Source: scripts/benchmark_calling.py on the GIAB NA12878
+# slice, 4 chunks (README.md, "Calling modes"; calling CPU s, median of 3): bcftools 1.8 s,
+# bcftools -B (a bcftools setting, covered by 1.0) 1.6 s, freebayes 2.0 s with config.yaml's
+# freebayes_extra (2.2 s with freebayes' defaults), bcftools+freebayes 3.2 s: ratios 1.11
+# (1.22) and 1.78, rounded to 1.2 and 1.8. The whole command was timed, so a factor scales the
+# estimate's fixed minutes too. On a ~1 Mb slice fixed per-process costs weigh more than on a
+# genome: the factors may understate freebayes' share at WGS scale (benchmark a larger region).
+CALLING_CPU_FACTOR: dict[str, float] = {
+    "bcftools": 1.0,
+    "freebayes": 1.2,
+    "bcftools+freebayes": 1.8,
+}
+
 
 def write_chunk_beds(fai: str | Path, beds: Sequence[str | Path]) -> None:
     """Write one BED per chunk; the genome is split into len(beds) length-balanced chunks."""

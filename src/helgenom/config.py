@@ -156,6 +156,11 @@ def validate_config(
             key, text = _describe(error, schema)
             problems.append(f"{_locate(key, files)}: {text}")
         raise ConfigError(problems)
+    calling = validated.get("calling", {})
+    if calling.get("chunks") == "auto":
+        from helgenom.resources import calling_chunks_auto
+
+        calling["chunks"] = calling_chunks_auto()
     return validated
 
 

@@ -3,8 +3,14 @@
 Declared once here and used by every rule through `common.smk`; a site profile selects the
 site (`config: site=...`), whose partitions and limits (helgenom.sites) decide the partition
 and cap the request. Figures are for 2 x 150 bp Illumina WGS: a 30x genome is ~310 million
-read pairs, ~65 GB of gzipped FASTQ, ~60 GB of unit BAMs, ~18 GB of CRAM. CPU minutes per GB
-are from published bwa/samtools/bcftools throughput on 30x genomes, rounded up.
+read pairs, ~65 GB of gzipped FASTQ, ~60 GB of unit BAMs, ~18 GB of CRAM (WGS_INPUT_MB).
+
+CPU minutes per GB of input of the measured rules (fastp, alignment, markdup, calling,
+gathering, the QC tools) come from the cost model fitted on measured runs
+(helgenom.capacity.fitted_model: the same figures `helgenom capacity` plans with): a rule's
+projected CPU for a 30x genome over its 30x input size, times ESTIMATE_MARGIN. Memory and
+the fixed minutes are hand-set from the tools' published needs on GRCh38 (the measured runs
+used small references, whose memory says nothing about a genome's).
 """
 
 from __future__ import annotations
@@ -12,7 +18,49 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from helgenom.calling import CALLING_CPU_FACTOR
+from helgenom.capacity import fitted_model
+from helgenom.capacity.model import GIGA, WGS_BASES, CostModel, calling_chunks
 from helgenom.sites import Request, Site, fit
+
+GB = 1024  # MB
+# Input size (MB) of each rule's jobs for one 30x WGS sample (~310 million 2 x 150 bp read
+# pairs), all units together; call_chunk's is divided by the chunk count (size_factor).
+WGS_INPUT_MB: dict[str, float] = {
+    "reference_fasta": 0.9 * GB,
+    "reference_faidx": 3.1 * GB,
+    "reference_dict": 3.1 * GB,
+    "reference_bwa_index": 3.1 * GB,
+    "reference_minimap2_index": 3.1 * GB,
+    "fastp": 65 * GB,
+    "align_bwa": 80 * GB + 5.5 * GB,  # trimmed FASTQ (fast compression) + bwa index
+    "align_minimap2": 80 * GB + 7 * GB,
+    "markdup_cram": 62 * GB + 3.1 * GB,  # unit BAMs + reference
+    "call_chunk": 18 * GB + 3.1 * GB,  # CRAM + reference
+    "gather_calls": 0.6 * GB + 3.1 * GB,
+    "samtools_stats": 18 * GB + 3.1 * GB,
+    "samtools_flagstat": 18 * GB + 3.1 * GB,
+    "mosdepth": 18 * GB + 3.1 * GB,
+    "bcftools_stats": 0.2 * GB + 3.1 * GB,
+    "multiqc": 0.1 * GB,
+    "coverage_regions": 3.1 * GB,  # the reference (a pass over its bases)
+    "qc_metrics": 0.2 * GB,  # the VCF (and the QC text files)
+    "panel_variants": 0.2 * GB + 3.1 * GB,  # VCF + reference (bcftools csq)
+}
+# The measured runs used a ~1 Mb reference: alignment and calling on a 3.1 Gb genome touch
+# more memory per read (index, caches), and a request that is too short gets the job killed.
+# Requests are the fitted CPU time times this margin.
+ESTIMATE_MARGIN = 2.0
+# The estimates whose CPU per GB comes from the cost model, and the rules measured for them
+# (the largest rate of the rules counts: the estimate must hold for each of them). gather and
+# qc stay hand-set: their jobs take under a second on the calibration data, below what
+# Snakemake's benchmark files resolve (their CPU reads 0), so the model cannot extrapolate them.
+MEASURED_RULES: dict[str, tuple[str, ...]] = {
+    "fastp": ("fastp",),
+    "align": ("align_bwa", "align_minimap2"),
+    "markdup": ("markdup_cram",),
+    "call": ("call_chunk",),
+}
 
 
 @dataclass(frozen=True)
@@ -24,23 +72,49 @@ class Estimate:
     runtime_per_gb_cpu_min: float  # CPU minutes per GB of input, divided over the threads
 
 
+def measured_cpu_min_per_gb(model: CostModel, kind: str) -> float:
+    """CPU minutes per GB of input of estimate `kind`, from the cost model: the projected
+    30x CPU of its rules (the part that grows with the data) over their 30x input, times
+    ESTIMATE_MARGIN. For "call", bcftools alone (the model's calling mode's factor removed)."""
+    rates = [
+        model.per_gbase_s(rule) * WGS_BASES / GIGA / 60 / (WGS_INPUT_MB[rule] / GB)
+        for rule in MEASURED_RULES[kind]
+        if rule in model.rules
+    ]
+    if not rates:
+        raise ValueError(f"the cost model has no measurement of {kind}'s rules")
+    rate = max(rates) * ESTIMATE_MARGIN
+    if kind == "call":
+        rate /= CALLING_CPU_FACTOR.get(model.calling_mode, 1.0)
+    return round(rate, 3)
+
+
+def calling_chunks_auto() -> int:
+    """`calling.chunks: auto`: the cost model's chunk count for a 30x genome (each chunk's
+    calling within helgenom.capacity.model.CHUNK_TARGET_HOURS of CPU)."""
+    return calling_chunks(fitted_model())
+
+
 # samtools sort -m (memory per sort thread) in the alignment job; its estimate below
 # reserves 1024 MB per thread, so sort buffers and bwa's per-thread memory both fit.
 SORT_MEM_PER_THREAD_MB = 768
 
+_MODEL = fitted_model()
+
 ESTIMATES: dict[str, Estimate] = {
     # bwa index of GRCh38 (~3.1 GB): ~5 GB memory, ~1-1.5 h.
     "reference": Estimate(6000, 1000, 0, 20, 30),
-    # fastp: ~4 CPU min per GB of gzipped FASTQ.
-    "fastp": Estimate(2000, 0, 300, 5, 4),
-    # bwa mem (+ fixmate, sort): ~160 CPU hours for 30x (~120 CPU min per GB of trimmed FASTQ).
-    "align": Estimate(7000, 0, 1024, 15, 120),
-    # merge + markdup + CRAM encoding: ~12 CPU min per GB of unit BAMs.
-    "markdup": Estimate(4000, 0, 300, 15, 12),
-    # bcftools mpileup | call: ~45 CPU hours over a 30x genome (~150 CPU min per GB of CRAM);
-    # call_chunk divides its input size by the number of chunks. The other calling modes'
-    # estimates ("call:<mode>", see call_kind) are this one scaled by CALLING_CPU_FACTOR.
-    "call": Estimate(1500, 0, 0, 10, 150),
+    # fastp; CPU per GB measured (the cost model), as for the next three.
+    "fastp": Estimate(2000, 0, 300, 5, measured_cpu_min_per_gb(_MODEL, "fastp")),
+    # bwa mem (+ fixmate, sort): ~7 GB (index) + sort buffers per thread.
+    "align": Estimate(7000, 0, 1024, 15, measured_cpu_min_per_gb(_MODEL, "align")),
+    # merge + markdup + CRAM encoding.
+    "markdup": Estimate(4000, 0, 300, 15, measured_cpu_min_per_gb(_MODEL, "markdup")),
+    # bcftools mpileup | call per chunk (call_chunk divides its input size by the number of
+    # chunks). The other calling modes' estimates ("call:<mode>", see call_kind) are this one
+    # scaled by CALLING_CPU_FACTOR.
+    "call": Estimate(1500, 0, 0, 10, measured_cpu_min_per_gb(_MODEL, "call")),
+    # gathering the chunks' calls: ~20 CPU min per GB of chunk calls and gVCFs.
     "gather": Estimate(2000, 0, 0, 10, 20),
     # samtools stats/flagstat, mosdepth on the CRAM: ~5 CPU min per GB.
     "qc": Estimate(3000, 0, 0, 10, 5),
@@ -49,21 +123,6 @@ ESTIMATES: dict[str, Estimate] = {
     # One Python/bcftools pass over a VCF or the reference (QC metrics, coverage regions, panel
     # variants): ~5 CPU min per GB; the largest reference contig held in memory (~0.5 GB).
     "scan": Estimate(2000, 0, 0, 10, 5),
-}
-
-
-# CPU time of the call_chunk command per calling.mode, relative to bcftools alone (the "call"
-# estimate above). Source: scripts/benchmark_calling.py on the GIAB NA12878 slice, 4 chunks
-# (README.md, "Calling modes"; calling CPU s, median of 3): bcftools 1.8 s, bcftools -B (a
-# bcftools setting, covered by 1.0) 1.6 s, freebayes 2.0 s with config.yaml's freebayes_extra
-# (2.2 s with freebayes' defaults), bcftools+freebayes 3.2 s: ratios 1.11 (1.22) and 1.78,
-# rounded to 1.2 and 1.8. The whole command was timed, so a factor scales the estimate's
-# fixed minutes too. On a ~1 Mb slice fixed per-process costs weigh more than on a genome:
-# the factors may understate freebayes' share at WGS scale (benchmark a larger region).
-CALLING_CPU_FACTOR: dict[str, float] = {
-    "bcftools": 1.0,
-    "freebayes": 1.2,
-    "bcftools+freebayes": 1.8,
 }
 
 

@@ -128,3 +128,43 @@ def test_demo_deposits_into_the_embedded_database(demo_run: tuple[Path, str]) ->
             assert fetch.returncode == 0, fetch.stderr
             vcf = run_dir / "results" / "vcf" / f"{sample}.vcf.gz"
             assert out.read_bytes() == vcf.read_bytes()
+
+
+def test_capacity_from_the_demo_and_giab_runs(
+    demo_run: tuple[Path, str], giab_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`helgenom capacity` on the real benchmark files and outputs of the demo and GIAB runs:
+    the figures are positive and consistent with what the runs measured."""
+    import json
+
+    from helgenom.capacity.measure import KINDS, measure_run
+    from helgenom.cli import main
+
+    run_dir, _ = demo_run
+    out = tmp_path / "capacity.json"
+    html = tmp_path / "capacity.html"
+    assert (
+        main(["capacity", str(run_dir), str(giab_run), "--json", str(out), "--html", str(html)])
+        == 0
+    )
+    assert "Cores per year" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    runs = [measure_run(r) for r in (run_dir, giab_run)]
+    assert {s for r in runs for s in r.samples} == {"DEMO001", "DEMO002", "NA12878"}
+    assert all(r.cpu_s > 0 for r in runs)
+    # A 30x genome costs more than everything these small runs did together.
+    assert data["core_hours_per_wgs"] * 3600 >= sum(r.cpu_s for r in runs)
+    projection = data["projection"]
+    assert all(projection["cpu_s"][rule] > 0 for rule in ("fastp", "align_bwa", "call_chunk"))
+    assert all(projection["stored"][kind] > 0 for kind in KINDS)
+    # the CRAM of a 30x genome: more than the runs' CRAMs, less than 2 bytes per base
+    crams = sum(
+        f.stat().st_size
+        for r in (run_dir, giab_run)
+        for f in (r / "results" / "cram").glob("*.cram")
+    )
+    assert crams < projection["stored"]["cram"] < 2 * projection["bases"]
+    cores = next(t for t in data["tables"] if t["title"].startswith("Cores"))
+    for row in cores["rows"]:
+        assert row["helgenom"] > 0 and row["acute turnaround h"] is not None
+    assert "<svg" in html.read_text()

@@ -15,35 +15,15 @@ from helgenom.sites import SITES
 from workflow_helpers import REPO, load_workflow_rules, write_demo_run
 
 GB = 1024  # MB
-# Input sizes of each rule's job for one 30x WGS sample (~310 million 2x150 bp read pairs)
-# sequenced as a single unit (the worst case: all reads in one alignment job), GRCh38.
-WGS_INPUT_MB = {
-    "reference_fasta": 0.9 * GB,
-    "reference_faidx": 3.1 * GB,
-    "reference_dict": 3.1 * GB,
-    "reference_bwa_index": 3.1 * GB,
-    "reference_minimap2_index": 3.1 * GB,
-    "fastp": 65 * GB,
-    "align_bwa": 80 * GB + 5.5 * GB,  # trimmed FASTQ (fast compression) + bwa index
-    "align_minimap2": 80 * GB + 7 * GB,
-    "markdup_cram": 62 * GB + 3.1 * GB,  # unit BAMs + reference
-    "call_chunk": 18 * GB + 3.1 * GB,  # CRAM + reference (divided by the chunk count)
-    "gather_calls": 0.6 * GB + 3.1 * GB,
-    "samtools_stats": 18 * GB + 3.1 * GB,
-    "samtools_flagstat": 18 * GB + 3.1 * GB,
-    "mosdepth": 18 * GB + 3.1 * GB,
-    "bcftools_stats": 0.2 * GB + 3.1 * GB,
-    "multiqc": 0.1 * GB,
-    "coverage_regions": 3.1 * GB,  # the reference (a pass over its bases)
-    "qc_metrics": 0.2 * GB,  # the VCF (and the QC text files)
-    "panel_variants": 0.2 * GB + 3.1 * GB,  # VCF + reference (bcftools csq)
-}
+# Input sizes of each rule's job for one 30x WGS sample: helgenom.resources.WGS_INPUT_MB.
+WGS_INPUT_MB = res.WGS_INPUT_MB
 LOCAL_RULES = {"all", "genome_chunks", "coverage_summary", "tool_version", "versions"}
 LOCAL_RULES |= {"qc_gate", "qc_gate_summary", "report_json", "report_render"}  # QC gate, report
 LOCAL_RULES |= {"export"}  # the deposit: HPC compute nodes have no route to the database
 MIN_JOB_MINUTES = 10  # shorter jobs flood the scheduler (grouped or local instead)
-# The shipped config.yaml's calling.chunks: what a production 30x run uses.
-CHUNKS = yaml.safe_load((REPO / "config.yaml").read_text())["calling"]["chunks"]
+# The shipped config.yaml's calling.chunks (auto: the cost model's count for a 30x genome).
+SHIPPED_CHUNKS = yaml.safe_load((REPO / "config.yaml").read_text())["calling"]["chunks"]
+CHUNKS = res.calling_chunks_auto() if SHIPPED_CHUNKS == "auto" else SHIPPED_CHUNKS
 # (site, estimate kind) whose 30x WGS request does not fit the site at attempt 1: the test
 # reports these as expected failures, with the numbers, and fails once they fit. (With 4
 # chunks the default mode needed 1.8 x (10 + 150 x 21.1 GB / 4) = 1443 min on Abacus' 24 h.)

@@ -4,6 +4,7 @@
     demo, demo-data                   the pipeline on synthetic data; the data     cli/demo.py
     status, run, failover, replicate  a run on the HPC sites                       cli/siterun.py
     watchdog, site-health             the Slurm site under a run                   cli/slurm.py
+    capacity                          cores and storage from measured costs        cli/capacity.py
     export                            deposit a sample in the genome database      cli/export.py
     compare                           calls against a truth set                    cli/truth.py
 
@@ -18,11 +19,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from helgenom.cli import demo, export, inputs, siterun, slurm, truth
+from helgenom.cli import capacity, demo, export, inputs, siterun, slurm, truth
 
 # A new group of subcommands is a module here with its register(), added to GROUPS.
-# Reserved: `helgenom capacity` (another issue), as cli/capacity.py after siterun.
-GROUPS = (inputs, demo, siterun, slurm, export, truth)
+GROUPS = (inputs, demo, siterun, slurm, capacity, export, truth)
 
 
 def build_parser() -> argparse.ArgumentParser:
