@@ -26,7 +26,8 @@ if [ ! -s "$HOME_DIR/demo/clinician.token" ]; then
   "${DB[@]}" keys generate --secret "$HOME_DIR/demo/clinician.sec" \
     --public "$HOME_DIR/demo/clinician.pub" >/dev/null
   "${DB[@]}" token issue --role clinician --name demo-clinician --department demo-lab \
-    --public-key "$HOME_DIR/demo/clinician.pub" --out "$HOME_DIR/demo/clinician.token"
+    --public-key "$HOME_DIR/demo/clinician.pub" --expires-days 1 \
+    --out "$HOME_DIR/demo/clinician.token"
 fi
 
 PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

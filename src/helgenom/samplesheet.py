@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-from genomedb_contract.cpr import CPR_RE, looks_like_cpr
+from genomedb_contract.cpr import looks_like_cpr, mask_cpr
 from helgenom.paths import package_path
 from helgenom.problems import ProblemsError
 
@@ -87,7 +87,7 @@ _CPR_FIX = (
 
 def _mask(text: str) -> str:
     """`text` with the digits of every CPR-like substring replaced by '*'."""
-    return CPR_RE.sub(lambda m: re.sub("[0-9]", "*", m.group()), text)
+    return mask_cpr(text)
 
 
 # ---- problems ------------------------------------------------------------------------------

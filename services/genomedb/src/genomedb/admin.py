@@ -26,7 +26,7 @@ from genomedb.catalog import (
 )
 from genomedb.context import Context
 from genomedb.errors import bad_request, gone, not_found
-from genomedb.naming import ACCESSION_RE, check_identifier, new_pseudonym
+from genomedb.naming import ACCESSION_RE, check_free_text, check_identifier, new_pseudonym
 
 __all__ = ["add_to_project", "delete_sample", "gc"]
 
@@ -38,6 +38,7 @@ def delete_sample(ctx: Context, actor: str, accession: str, reason: str) -> dict
     reason = reason.strip()
     if not reason or len(reason) > 500:
         raise bad_request("give a reason for the deletion (1-500 characters, no personal data)")
+    check_free_text(reason, "the deletion reason")
     with ctx.engine.begin() as conn:
         write_lock(conn)
         sample = conn.execute(select(samples).where(samples.c.accession == accession)).first()

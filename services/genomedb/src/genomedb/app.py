@@ -7,12 +7,13 @@ the endpoints are listed in README.md.
 """
 
 import hashlib
-import json
 import os
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as FastAPIPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -22,14 +23,26 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from genomedb import __version__, access, admin, audit, ingest, reads, tokens
 from genomedb.context import Context
-from genomedb.errors import GenomeDBError, bad_request, forbidden, not_found, too_large
-from genomedb.naming import mask
+from genomedb.errors import (
+    GenomeDBError,
+    bad_request,
+    forbidden,
+    not_found,
+    parse_json,
+    too_large,
+    unavailable,
+)
+from genomedb.logmask import install_log_masking
+from genomedb.naming import mask_cpr
 from genomedb.tokens import Principal
 from genomedb_contract.crypto import iter_file, reencrypt_header
 
 __all__ = ["create_app"]
 
 CRYPT4GH_MEDIA_TYPE = "application/vnd.ga4gh.crypt4gh"
+# Integers in paths and queries (receipt versions, audit sequence numbers) fit a signed 64-bit
+# column on every backend; larger ones are refused with 422 before any query.
+MAX_INT = 2**63 - 1
 
 
 class AuditMiddleware:
@@ -47,7 +60,7 @@ class AuditMiddleware:
         target.update(scope.get("path_params") or {})
         query = scope.get("query_string", b"").decode(errors="replace")
         if query:
-            target["query"] = query[:500]
+            target["query"] = redact_query(query)[:500]
         with self.ctx.engine.begin() as conn:
             audit.append(
                 conn,
@@ -87,8 +100,28 @@ class AuditMiddleware:
 
 
 def _error(request: Request, status: int, message: str) -> JSONResponse:
+    """The one place an error answer is made: CPR-like values in it are masked, whatever the
+    endpoint put into the message (a path parameter, a stored value)."""
+    message = mask_cpr(message)
     request.state.audit_detail = message
     return JSONResponse({"detail": message}, status_code=status)
+
+
+# Query parameters that carry credentials: their values never reach the audit log.
+CREDENTIAL_PARAMETERS = ("token", "access_token", "api_key", "apikey", "key", "password",
+                         "secret", "authorization", "auth", "signature", "sig")  # fmt: skip
+
+
+def redact_query(query: str) -> str:
+    """A query string for the audit log: the values of credential parameters replaced."""
+    parts = []
+    for part in query.split("&"):
+        name, sep, _ = part.partition("=")
+        decoded = unquote_plus(name).strip().lower()
+        if sep and (decoded in CREDENTIAL_PARAMETERS or decoded.endswith(("_token", "-token"))):
+            part = f"{name}=[redacted]"
+        parts.append(part)
+    return "&".join(parts)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -104,10 +137,9 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 
 async def _read_json_object(request: Request, limit: int = 64 * 1024) -> dict[str, Any]:
-    try:
-        value = json.loads(await _read_limited(request, limit))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise bad_request("the request body must be a JSON object") from error
+    value = parse_json(
+        await _read_limited(request, limit), "the request body", "send a JSON object"
+    )
     if not isinstance(value, dict):
         raise bad_request("the request body must be a JSON object")
     return value
@@ -132,6 +164,7 @@ def create_app(ctx: Context) -> FastAPI:
         openapi_url=None,
     )
     app.add_middleware(AuditMiddleware, ctx=ctx)
+    install_log_masking()
 
     @app.exception_handler(GenomeDBError)
     async def _genomedb_error(request: Request, error: GenomeDBError) -> JSONResponse:
@@ -147,7 +180,7 @@ def create_app(ctx: Context) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return _error(request, error.status_code, mask(str(error.detail)))
+        return _error(request, error.status_code, str(error.detail))
 
     def allow(action: str) -> Callable[[Request], Principal]:
         def dependency(request: Request) -> Principal:
@@ -233,7 +266,7 @@ def create_app(ctx: Context) -> FastAPI:
     @app.get("/api/v1/receipts/{accession}/{version}", name="receipts.get")
     def get_receipt(
         accession: str,
-        version: int,
+        version: Annotated[int, FastAPIPath(ge=1, le=MAX_INT)],
         principal: Annotated[Principal, Depends(allow("receipts.get"))],
     ) -> dict[str, Any]:
         return with_conn(reads.get_receipt, principal, accession, version)
@@ -333,8 +366,15 @@ def create_app(ctx: Context) -> FastAPI:
                 "registered key (ask the administrator to issue your token with one)"
             )
         path = ctx.store.path(view.sha256)
-        header, body_offset = reencrypt_header(path, ctx.keys, principal.public_key)
-        length = len(header) + path.stat().st_size - body_offset
+        try:
+            header, body_offset = reencrypt_header(path, ctx.keys, principal.public_key)
+            length = len(header) + path.stat().st_size - body_offset
+        except Exception as error:  # missing, unreadable or not crypt4gh: never a 500
+            raise unavailable(
+                f"object {object_id} cannot be served: its stored file is missing or damaged. "
+                "The administrators must restore it from the backup (genomedb verify-backup, "
+                "README: Running the database)"
+            ) from error
 
         def stream() -> Iterator[bytes]:
             yield header
@@ -373,7 +413,9 @@ def create_app(ctx: Context) -> FastAPI:
 
     @app.get("/api/v1/audit", name="audit.read")
     def audit_read(
-        _: Annotated[Principal, Depends(allow("audit.read"))], after: int = 0, limit: int = 100
+        _: Annotated[Principal, Depends(allow("audit.read"))],
+        after: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_INT)] = 100,
     ) -> list[dict[str, Any]]:
         return with_conn(audit.entries, after, max(1, min(limit, 1000)))
 

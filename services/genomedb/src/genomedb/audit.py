@@ -55,6 +55,16 @@ def _clean(value: Any) -> Any:
     return value
 
 
+METHOD_WIDTH = 8  # the catalog's method column (String(8)): PostgreSQL refuses longer values
+
+
+def _method(method: str) -> str:
+    """An HTTP method as the catalog stores it: one longer than the column (a client may send
+    any token as its method) is cut and marked with '~', so its entry is still written."""
+    method = _clean(method)
+    return method if len(method) <= METHOD_WIDTH else method[: METHOD_WIDTH - 1] + "~"
+
+
 def append(
     conn: Connection,
     key: bytes,
@@ -81,7 +91,7 @@ def append(
         "role": _clean(role),
         "department": _clean(department),
         "action": _clean(action),
-        "method": _clean(method),
+        "method": _method(method),
         "target": json.dumps(_clean(dict(target)), sort_keys=True, separators=(",", ":")),
         "outcome": int(outcome),
         "detail": _clean(detail),

@@ -20,7 +20,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, func, insert, select
 
@@ -38,12 +38,20 @@ class BackupError(RuntimeError):
     """A backup is incomplete or does not match what it should hold."""
 
 
+def _private_file(path: Path) -> BinaryIO:
+    """`path` opened for writing, created (or truncated) with mode 0600: catalog copies hold
+    the whole catalog and are readable by the service's account only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb")
+
+
 def _snapshot(conn: Connection, folder: Path) -> dict[str, dict[str, Any]]:
-    folder.mkdir(parents=True)
+    folder.mkdir(mode=0o700, parents=True)
     tables = {}
     for table in TABLES:
         digest, rows = hashlib.sha256(), 0
-        with (folder / f"{table.name}.jsonl").open("wb") as handle:
+        with _private_file(folder / f"{table.name}.jsonl") as handle:
             result = conn.execution_options(yield_per=2000).execute(
                 select(table).order_by(*table.primary_key.columns)
             )
@@ -98,7 +106,8 @@ def backup(ctx: Context, dest: Path) -> dict[str, Any]:
     dest = dest.resolve()
     if dest == ctx.settings.home or ctx.settings.home in dest.parents:
         raise BackupError("a backup must go to a separate location, not into the home")
-    dest.mkdir(parents=True, exist_ok=True)
+    dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+    dest.chmod(0o700)
     staging = dest / f".catalog.{os.getpid()}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     options = {"isolation_level": "REPEATABLE READ"} if ctx.engine.dialect.name != "sqlite" else {}
@@ -132,7 +141,8 @@ def backup(ctx: Context, dest: Path) -> dict[str, Any]:
         "objects": len(wanted),
         "audit_head": tables["audit_log"]["rows"],
     }
-    (dest / "BACKUP.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    with _private_file(dest / "BACKUP.json") as handle:
+        handle.write((json.dumps(info, indent=2, sort_keys=True) + "\n").encode())
     fsync_dir(dest)
     report = verify_backup(dest, ctx.audit_key)
     report.update(copied=copied, removed=removed, live_audit=str(head))

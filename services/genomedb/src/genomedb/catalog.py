@@ -8,7 +8,9 @@ transaction as BEGIN IMMEDIATE, PostgreSQL takes a transaction-scoped advisory l
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -186,11 +188,28 @@ def now() -> str:
     return timestamp(datetime.now(UTC))
 
 
+def private_sqlite(path: Path) -> None:
+    """Make the SQLite catalog file (created now if missing) and its -wal/-shm/-journal files
+    readable by the service's account only (0600): SQLite creates the -wal and -shm files with
+    the database file's permissions."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            companion.chmod(0o600)
+
+
 def connect(url: str, **kwargs: Any) -> Engine:
     """An engine for the catalog at `url` (sqlite:///... or postgresql+psycopg://...)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            private_sqlite(Path(url.removeprefix("sqlite:///")))
         engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
 
         @event.listens_for(engine, "connect")

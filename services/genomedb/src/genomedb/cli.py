@@ -4,7 +4,8 @@
     genomedb serve [--host 127.0.0.1] [--port 8000]
     genomedb keys public | keys generate --secret F --public F
     genomedb token issue --role R --name N [--department D]
-                         [--project P ...] [--public-key F] [--expires-days N] [--out F]
+                         [--project P ...] [--public-key F] (--expires-days N | --no-expiry)
+                         [--out F]
     genomedb token list | token revoke ID
     genomedb project add-sample --project P --accession A
     genomedb delete --accession A --reason TEXT
@@ -294,7 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--department")
     i.add_argument("--project", action="append", help="approved project (researchers)")
     i.add_argument("--public-key", help="the principal's crypt4gh public key (for reads)")
-    i.add_argument("--expires-days", type=float)
+    expiry = i.add_mutually_exclusive_group(required=True)
+    expiry.add_argument("--expires-days", type=float, help="the token expires after N days (> 0)")
+    expiry.add_argument(
+        "--no-expiry", action="store_true", help="the token never expires (revoke it by hand)"
+    )
     i.add_argument("--out", help="write the token to this file (mode 0600) instead of stdout")
     tok.add_parser("list")
     r = tok.add_parser("revoke")

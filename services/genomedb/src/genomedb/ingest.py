@@ -38,6 +38,7 @@ from genomedb.errors import (
     conflict,
     gone,
     not_found,
+    parse_json,
     too_large,
 )
 from genomedb.naming import (
@@ -218,12 +219,9 @@ def _state(conn: Connection, deposit: Row[Any], status: str) -> dict[str, Any]:
 
 def open_deposit(ctx: Context, principal: Principal, body: bytes) -> tuple[int, dict[str, Any]]:
     """Step 1: validate the manifest and open (or resume, or answer) a deposit."""
-    try:
-        manifest = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise bad_request(
-            "the request body is not JSON: send the manifest as application/json"
-        ) from error
+    manifest = parse_json(
+        body, "the request body", "send the manifest as application/json (nothing was stored)"
+    )
     problems = manifest_problems(manifest)
     if problems:
         raise bad_request(
@@ -436,21 +434,30 @@ def accept_upload(
         fsync_dir(staged.parent)
     finally:
         target.part.unlink(missing_ok=True)
+    this_file = (
+        deposit_files.c.deposit_id == target.deposit_id,
+        deposit_files.c.key == target.key,
+    )
+    recorded = None
     with ctx.engine.begin() as conn:
         deposit = _own_deposit(conn, principal, target.deposit_id)
         done = 0
         if deposit.status == "staging":
             done = conn.execute(
                 update(deposit_files)
-                .where(
-                    deposit_files.c.deposit_id == target.deposit_id,
-                    deposit_files.c.key == target.key,
-                    deposit_files.c.received_at.is_(None),
-                )
+                .where(*this_file, deposit_files.c.received_at.is_(None))
                 .values(received_at=now(), staged_sha256=staged_sha256, staged_size=staged_size)
             ).rowcount
+        if done != 1:
+            recorded = conn.execute(
+                select(deposit_files.c.staged_sha256).where(*this_file)
+            ).scalar()
     if done != 1:
-        staged.unlink(missing_ok=True)
+        if recorded == staged_sha256:
+            # The same bytes, received by a concurrent request: the staged file is the one the
+            # catalog now names (both requests renamed identical bytes onto it); keep it.
+            return {"key": target.key, "received": True, **asdict(digests)}
+        staged.unlink(missing_ok=True)  # only this request's own staged file
         raise conflict(f"file '{target.key}' was received by another request meanwhile")
     return {"key": target.key, "received": True, **asdict(digests)}
 

@@ -13,15 +13,17 @@ import re
 import secrets
 
 from genomedb.errors import bad_request
-from genomedb_contract.cpr import looks_like_cpr, mask
+from genomedb_contract.cpr import looks_like_cpr, mask, mask_cpr
 
 __all__ = [
     "FILE_KEY_RE",
     "IDENTIFIER_RE",
     "accession_for",
     "check_file_key",
+    "check_free_text",
     "check_identifier",
     "looks_like_cpr",
+    "mask_cpr",
     "mask",
     "new_id",
     "new_pseudonym",
@@ -51,6 +53,17 @@ def check_identifier(value: object, what: str) -> str:
         raise bad_request(
             f"{what} is not a valid identifier: use 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit, without '..'"
+        )
+    return value
+
+
+def check_free_text(value: str, what: str) -> str:
+    """`value` if it holds nothing CPR-like: every free-text field the catalog stores (a
+    deletion reason, ...) passes here first; else a 422 error (never echoing it)."""
+    if looks_like_cpr(value):
+        raise bad_request(
+            f"{what} contains something that looks like a CPR number: free text may hold no "
+            "personal data (nothing was changed; write it again without the number)"
         )
     return value
 

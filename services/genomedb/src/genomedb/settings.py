@@ -29,6 +29,29 @@ DEFAULT_MAX_FILE_BYTES = 1 << 40  # 1 TiB of plaintext per file: a 30x WGS CRAM 
 DEFAULT_MAX_MANIFEST_BYTES = 1 << 20
 
 
+CATALOG_FILE = "catalog.sqlite"
+# config.json's URL of the embedded catalog: inside the home, wherever the home is.
+HOME_SQLITE_URL = "sqlite:///{home}/" + CATALOG_FILE
+
+
+def _resolve_url(url: str, home: Path, config: Path) -> str:
+    """The catalog URL of `home`: the home's own SQLite file for HOME_SQLITE_URL; an absolute
+    SQLite path must lie inside the home (else the home was copied and would write into the
+    original's catalog: refused)."""
+    if url == HOME_SQLITE_URL:
+        return Settings.sqlite_url(home)
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///")).resolve()
+        if path.parent != home:
+            raise ValueError(
+                f"{config}: the catalog {path} is not in this home ({home}): the home was copied "
+                f"or moved, and would write into another home's catalog. Fix: if this home is "
+                f'the one to use, set "database_url": "{HOME_SQLITE_URL}" in {config.name} '
+                "(after copying the catalog file in); otherwise use the original home"
+            )
+    return url
+
+
 def default_home() -> Path:
     return Path(os.environ.get("HELGENOM_GENOMEDB_HOME", "genomedb")).resolve()
 
@@ -73,7 +96,7 @@ class Settings:
 
     @staticmethod
     def sqlite_url(home: Path) -> str:
-        return f"sqlite:///{home / 'catalog.sqlite'}"
+        return f"sqlite:///{home / CATALOG_FILE}"
 
     @classmethod
     def load(cls, home: Path | None = None) -> Settings:
@@ -86,14 +109,15 @@ class Settings:
                 f"'python -m genomedb --home {home} init' first"
             )
         data: dict[str, Any] = json.loads(path.read_text())
-        url = data.pop("database_url")
-        return cls(
-            home=home, database_url=os.environ.get("HELGENOM_GENOMEDB_DATABASE_URL") or url, **data
-        )
+        url = os.environ.get("HELGENOM_GENOMEDB_DATABASE_URL") or data.pop("database_url")
+        data.pop("database_url", None)
+        return cls(home=home, database_url=_resolve_url(url, home, path), **data)
 
     def save(self) -> None:
         data = asdict(self)
         data.pop("home")
+        if data["database_url"] == self.sqlite_url(self.home):
+            data["database_url"] = HOME_SQLITE_URL  # relative: a moved home finds its catalog
         path = self.home / "config.json"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -102,7 +126,8 @@ class Settings:
 
     def create_dirs(self) -> None:
         for folder in (self.home, self.objects_dir, self.staging_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.chmod(0o700)  # the catalog, objects and staged uploads: the service's only
         self.keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not self.audit_key.exists():
             fd = os.open(self.audit_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)

@@ -60,7 +60,14 @@ def issue(
     public_key: bytes | None = None,
     expires_days: float | None = None,
 ) -> tuple[Principal, str]:
-    """Create a principal; returns it and its token (which is not stored)."""
+    """Create a principal; returns it and its token (which is not stored). The token expires
+    after `expires_days` (> 0) or never (None: say so explicitly; the command line asks for
+    --expires-days or --no-expiry)."""
+    if expires_days is not None and not (0 < expires_days < 36_500):
+        raise bad_request(
+            f"--expires-days must be above 0 (and below 100 years), not {expires_days}: a token "
+            "expires in the future, or never with --no-expiry"
+        )
     if role not in ROLES:
         raise bad_request(f"unknown role {role!r}: one of {', '.join(ROLES)}")
     check_identifier(name, "name")
@@ -79,7 +86,11 @@ def issue(
         new_id("pr"), name, role, department, projects, public_key and bytes(public_key)
     )
     token = f"{TOKEN_PREFIX}.{principal.id}.{secrets.token_urlsafe(32)}"
-    expires = timestamp(datetime.now(UTC) + timedelta(days=expires_days)) if expires_days else None
+    expires = (
+        None
+        if expires_days is None
+        else timestamp(datetime.now(UTC) + timedelta(days=expires_days))
+    )
     conn.execute(
         insert(principals).values(
             id=principal.id,

@@ -311,6 +311,7 @@ def test_command_line_administration(tmp_path: Path) -> None:
     issued = _genomedb(
         home, "token", "issue", "--role", "clinician", "--name", "dr-x", "--department", "kg-x",
         "--public-key", str(tmp_path / "r.pub"), "--out", str(tmp_path / "dr.token"),
+        "--expires-days", "30",
     )  # fmt: skip
     assert issued.returncode == 0, issued.stderr
     token = (tmp_path / "dr.token").read_text().strip()
@@ -321,8 +322,16 @@ def test_command_line_administration(tmp_path: Path) -> None:
     assert token not in listed.stdout
     secret = token.split(".")[-1].encode()
     assert not any(secret in path.read_bytes() for path in home.glob("catalog.sqlite*"))
-    refused = _genomedb(home, "token", "issue", "--role", "clinician", "--name", "x")
+    refused = _genomedb(home, "token", "issue", "--role", "clinician", "--name", "x", "--no-expiry")
     assert refused.returncode == 1 and "needs a department" in refused.stderr
+    # Expiry is explicit: none given, 0 or negative days are refused; nothing is issued.
+    no_expiry = _genomedb(home, "token", "issue", "--role", "auditor", "--name", "a")
+    assert no_expiry.returncode == 2 and "--expires-days" in no_expiry.stderr
+    for days in ("0", "-1", "nan"):
+        zero = _genomedb(
+            home, "token", "issue", "--role", "auditor", "--name", "a", "--expires-days", days
+        )
+        assert zero.returncode == 1 and "must be above 0" in zero.stderr, (days, zero.stderr)
     assert _genomedb(home, "token", "revoke", principal["id"]).returncode == 0
     assert _genomedb(home, "token", "revoke", principal["id"]).returncode == 1
     audit = _genomedb(home, "verify-audit")

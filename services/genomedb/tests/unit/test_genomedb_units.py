@@ -4,14 +4,15 @@ tokens, without the HTTP service."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from crypt4gh import lib
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from genomedb import audit, tokens
-from genomedb.catalog import audit_log, connect, create_schema
+from genomedb.catalog import audit_log, connect, create_schema, principals, timestamp
 from genomedb.errors import GenomeDBError
 from genomedb.ingest import content_sha256
 from genomedb.naming import check_file_key, check_identifier, looks_like_cpr, mask, new_id
@@ -175,8 +176,17 @@ def test_tokens_store_only_hashes_and_can_be_revoked(tmp_path: Path) -> None:
         assert tokens.authenticate(conn, token + "x") is None
         tokens.revoke(conn, principal.id)
         assert tokens.authenticate(conn, token) is None
-        _, expired = tokens.issue(conn, name="old", role="auditor", expires_days=-1)
+        old, expired = tokens.issue(conn, name="old", role="auditor", expires_days=1)
+        assert tokens.authenticate(conn, expired) is not None
+        conn.execute(  # a day later
+            update(principals)
+            .where(principals.c.id == old.id)
+            .values(expires_at=timestamp(datetime.now(UTC) - timedelta(seconds=1)))
+        )
         assert tokens.authenticate(conn, expired) is None
+        for days in (0, -1, float("nan"), 1e9):  # expiry is explicit and in the future
+            with pytest.raises(GenomeDBError, match="--expires-days must be above 0"):
+                tokens.issue(conn, name="x", role="auditor", expires_days=days)
         for bad in (
             {"role": "submitter"},
             {"role": "researcher"},
