@@ -16,12 +16,14 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as FastAPIPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from genomedb import __version__, access, admin, audit, ingest, reads, tokens
+from genomedb.catalog import objects
 from genomedb.context import Context
 from genomedb.errors import (
     GenomeDBError,
@@ -366,7 +368,18 @@ def create_app(ctx: Context) -> FastAPI:
                 "registered key (ask the administrator to issue your token with one)"
             )
         path = ctx.store.path(view.sha256)
+        with ctx.engine.connect() as conn:
+            stored = conn.execute(
+                select(objects.c.stored_sha256, objects.c.stored_size).where(
+                    objects.c.sha256 == view.sha256
+                )
+            ).one()
+        problem = ctx.store.damage_before_serving(
+            view.sha256, stored.stored_sha256, stored.stored_size
+        )
         try:
+            if problem:
+                raise OSError(problem)
             header, body_offset = reencrypt_header(path, ctx.keys, principal.public_key)
             length = len(header) + path.stat().st_size - body_offset
         except Exception as error:  # missing, unreadable or not crypt4gh: never a 500

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, func, insert, select
 from genomedb import audit
 from genomedb.catalog import TABLES, audit_log, now, objects, principals, samples
 from genomedb.context import Context
-from genomedb.store import ObjectStore, fsync_dir
+from genomedb.store import ObjectStore, fsync_dir, hash_file
 
 __all__ = ["BackupError", "backup", "restore", "verify_backup"]
 
@@ -93,14 +93,6 @@ def _copy_verified(source: Path, target: Path, stored_sha256: str) -> None:
     os.replace(temporary, target)
 
 
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while data := handle.read(CHUNK):
-            digest.update(data)
-    return digest.hexdigest()
-
-
 def backup(ctx: Context, dest: Path) -> dict[str, Any]:
     """Copy catalog and objects to `dest` (incremental), then verify the copy."""
     dest = dest.resolve()
@@ -116,13 +108,29 @@ def backup(ctx: Context, dest: Path) -> dict[str, Any]:
     mirror = ObjectStore(dest / "objects")
     wanted = set()
     copied = 0
+    damaged = []
     for row in _jsonl(staging / "objects.jsonl"):
         wanted.add(row["sha256"])
         target = mirror.path(row["sha256"])
         if target.is_file() and target.stat().st_size == row["stored_size"]:
+            # Incremental, by checksum: the copy is kept if it is intact, and the store's own
+            # file is checked too (a damaged original must not go unnoticed behind a good copy).
+            problem = ctx.store.damage(row["sha256"], row["stored_sha256"], row["stored_size"])
+            if problem:
+                damaged.append(f"object {row['sha256']} in the store: {problem}")
+            if hash_file(target) == row["stored_sha256"]:
+                continue
+        if ctx.store.damage(row["sha256"], row["stored_sha256"], row["stored_size"]):
+            damaged.append(f"object {row['sha256']} in the store is damaged; no good copy here")
             continue
         _copy_verified(ctx.store.path(row["sha256"]), target, row["stored_sha256"])
         copied += 1
+    if damaged:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BackupError(
+            "the store has damaged objects (run 'genomedb scrub'; restore them from this "
+            "backup's objects/ where it has good copies):\n  - " + "\n  - ".join(damaged)
+        )
     removed = 0
     for sha in list(mirror.addresses()):
         if sha not in wanted:
@@ -162,7 +170,7 @@ def verify_backup(dest: Path, audit_key: bytes | None = None) -> dict[str, Any]:
             problems.append(f"table {name} is missing")
             continue
         lines = path.read_bytes().count(b"\n")
-        if _hash_file(path) != expected["sha256"] or lines != expected["rows"]:
+        if hash_file(path) != expected["sha256"] or lines != expected["rows"]:
             problems.append(f"table {name} does not match BACKUP.json")
     if problems:
         raise BackupError("backup verification failed:\n  - " + "\n  - ".join(problems))
@@ -174,7 +182,7 @@ def verify_backup(dest: Path, audit_key: bytes | None = None) -> dict[str, Any]:
         stored.add(row["sha256"])
         if not path.is_file():
             problems.append(f"object {row['sha256']} is missing")
-        elif _hash_file(path) != row["stored_sha256"]:
+        elif hash_file(path) != row["stored_sha256"]:
             problems.append(f"object {row['sha256']} is corrupt")
         else:
             size += row["stored_size"]

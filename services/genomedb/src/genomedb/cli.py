@@ -11,6 +11,7 @@
     genomedb delete --accession A --reason TEXT
     genomedb verify-audit
     genomedb backup --to DIR | verify-backup DIR | restore --from DIR
+    genomedb scrub
     genomedb gc [--older-than-hours H]
 
 Two commands are clients of a running database (genomedb_contract.client), usable anywhere:
@@ -191,6 +192,28 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scrub(args: argparse.Namespace) -> int:
+    from genomedb.scrub import scrub
+
+    ctx = _context(args)
+    report = scrub(ctx)
+    damaged = report["damaged"]
+    ctx.record(
+        "scrub",
+        {"objects": report["objects"], "damaged": len(damaged)},
+        detail="; ".join(f"{d['object']}: {d['problem']}" for d in damaged)[:2000],
+    )
+    _print(report)
+    if damaged:
+        print(
+            f"{len(damaged)} damaged object(s): restore them from the backup (README: "
+            "Running the database, Scrub)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def cmd_verify_backup(args: argparse.Namespace) -> int:
     from genomedb.backup import verify_backup
 
@@ -324,6 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backup", help="copy catalog and objects to a second location; verify")
     p.add_argument("--to", required=True)
     p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser(
+        "scrub", help="check every stored object against the checksum recorded at ingest"
+    )
+    p.set_defaults(func=cmd_scrub)
 
     p = sub.add_parser("verify-backup", help="verify a backup folder")
     p.add_argument("dir")

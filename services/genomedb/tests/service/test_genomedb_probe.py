@@ -310,3 +310,50 @@ def test_two_identical_concurrent_uploads_keep_the_accepted_file(
     status, result = ingest.commit(db.ctx, principal, deposit_id)
     assert (status, result["status"]) == (201, "created"), result
     assert set(result["receipt"]["files"]) == set(files)
+
+
+# ---- 7. silent corruption: served, backed up, scrubbed ---------------------------------------
+def _object_file(db: Deployment, deposited: dict[str, Any], key: str) -> tuple[str, Path]:
+    drs_id = deposited["files"][key]["drs_id"]
+    with db.http("clinician") as http:
+        checksums = http.get(f"/ga4gh/drs/v1/objects/{drs_id}").json()["checksums"]
+    address = next(c["checksum"] for c in checksums if c["type"] == "sha-256")
+    return drs_id, db.ctx.store.path(address)
+
+
+def _flip_last_byte(path: Path) -> bytes:
+    saved = path.read_bytes()
+    path.write_bytes(saved[:-1] + bytes([saved[-1] ^ 0x01]))
+    return saved
+
+
+def test_one_flipped_byte_is_refused_scrubbed_and_stops_the_backup(
+    db: Deployment, deposited: dict[str, Any], tmp_path: Path
+) -> None:
+    from genomedb.backup import BackupError, verify_backup
+    from genomedb.scrub import scrub
+
+    drs_id, path = _object_file(db, deposited, "vcf")
+    dest = tmp_path / "backup"
+    backup(db.ctx, dest)
+    assert scrub(db.ctx)["damaged"] == []
+    with db.http("clinician") as http:
+        assert http.get(f"/api/v1/objects/{drs_id}/crypt4gh").status_code == 200
+    saved = _flip_last_byte(path)  # in the encrypted body: the header still decrypts
+    try:
+        with db.http("clinician") as http:
+            answer = http.get(f"/api/v1/objects/{drs_id}/crypt4gh")
+        assert answer.status_code == 503 and "missing or damaged" in answer.json()["detail"]
+        report = scrub(db.ctx)
+        assert [d["object"] for d in report["damaged"]] == [path.stem]
+        assert "checksum" in report["damaged"][0]["problem"]
+        with pytest.raises(BackupError, match=f"object {path.stem} in the store"):
+            backup(db.ctx, dest)  # incremental, by checksum: the good copy is kept
+        verify_backup(dest, db.ctx.audit_key)
+    finally:
+        path.write_bytes(saved)
+    # A damaged copy in the backup (same size) is replaced by the next backup.
+    mirror = dest / "objects" / path.relative_to(db.ctx.settings.objects_dir)
+    _flip_last_byte(mirror)
+    backup(db.ctx, dest)
+    assert mirror.read_bytes() == path.read_bytes()
