@@ -26,6 +26,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from genomedb import audit
 from genomedb.catalog import TABLES, audit_log, now, objects, principals, samples
+from genomedb.checkpoint import append_checkpoint, make_checkpoint
 from genomedb.context import Context
 from genomedb.store import ObjectStore, fsync_dir, hash_file
 
@@ -142,8 +143,15 @@ def backup(ctx: Context, dest: Path) -> dict[str, Any]:
     os.replace(staging, previous)
     with ctx.engine.connect() as conn:
         head = audit.verify(conn, ctx.audit_key)
+    checkpoint = None
+    secret = ctx.settings.checkpoint_secret_key
+    if os.access(secret, os.R_OK):  # this account may sign: anchor the head with the backup
+        with ctx.engine.connect() as conn:
+            checkpoint = make_checkpoint(conn, secret)
+        append_checkpoint(dest / "audit-checkpoints.jsonl", checkpoint)
     info = {
         "created": now(),
+        "audit_checkpoint": checkpoint,
         "source": ctx.engine.dialect.name,
         "tables": tables,
         "objects": len(wanted),

@@ -9,7 +9,8 @@
     genomedb token list | token revoke ID
     genomedb project add-sample --project P --accession A
     genomedb delete --accession A --reason TEXT
-    genomedb verify-audit
+    genomedb verify-audit [--checkpoints FILE [--checkpoint-public-key F]]
+    genomedb checkpoint --to FILE [--key F]
     genomedb backup --to DIR | verify-backup DIR | restore --from DIR
     genomedb scrub
     genomedb gc [--older-than-hours H]
@@ -171,15 +172,41 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_audit(args: argparse.Namespace) -> int:
-    from genomedb import audit
+    from genomedb import audit, checkpoint
 
     ctx = _context(args)
     with ctx.engine.connect() as conn:
         result = audit.verify(conn, ctx.audit_key)
+        anchored = None
+        if args.checkpoints:
+            public = checkpoint.load_public(
+                Path(args.checkpoint_public_key or ctx.settings.checkpoint_public_key)
+            )
+            found = checkpoint.read_checkpoints(Path(args.checkpoints))
+            anchored = checkpoint.check_checkpoints(conn, found, public)
     print(result)
-    if result.ok:  # a broken chain gets no new entry appended to it
+    if anchored is not None:
+        for problem in anchored.problems:
+            print(f"BROKEN: {problem}")
+        if anchored.ok:
+            print(f"OK: {anchored.checked} checkpoint(s) of {args.checkpoints} match the log")
+    ok = result.ok and (anchored is None or anchored.ok)
+    if ok:  # a broken chain gets no new entry appended to it
         ctx.record("audit.verify", {}, detail=str(result))
-    return 0 if result.ok else 1
+    return 0 if ok else 1
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    from genomedb import checkpoint
+
+    ctx = _context(args)
+    key = Path(args.key or ctx.settings.checkpoint_secret_key)
+    with ctx.engine.connect() as conn:
+        made = checkpoint.make_checkpoint(conn, key)
+    checkpoint.append_checkpoint(Path(args.to), made)
+    ctx.record("audit.checkpoint", {"seq": made["seq"], "to": str(Path(args.to).resolve())})
+    print(f"checkpoint of entry {made['seq']} ({made['head'][:16]}...) appended to {args.to}")
+    return 0
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -342,7 +369,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_delete)
 
     p = sub.add_parser("verify-audit", help="verify the audit log's hash chain")
+    p.add_argument(
+        "--checkpoints", help="a checkpoint file (genomedb checkpoint): also check its heads"
+    )
+    p.add_argument("--checkpoint-public-key", help="default: the home's keys/checkpoint.pub")
     p.set_defaults(func=cmd_verify_audit)
+
+    p = sub.add_parser(
+        "checkpoint", help="append a signed checkpoint of the audit chain's head to a file"
+    )
+    p.add_argument("--to", required=True, help="the checkpoint file (keep it off this host)")
+    p.add_argument("--key", help="the signing key (default: the home's keys/checkpoint.sec)")
+    p.set_defaults(func=cmd_checkpoint)
 
     p = sub.add_parser("backup", help="copy catalog and objects to a second location; verify")
     p.add_argument("--to", required=True)

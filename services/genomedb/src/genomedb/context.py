@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from genomedb import audit
 from genomedb.catalog import connect, create_schema
+from genomedb.checkpoint import generate_checkpoint_key
 from genomedb.settings import Settings
 from genomedb.store import ObjectStore
 from genomedb_contract.crypto import KeyPair, generate_keypair, load_keypair
@@ -88,6 +89,8 @@ def init_home(
         settings.save()
     if not settings.secret_key.exists():
         generate_keypair(settings.secret_key, settings.public_key, passphrase)
+    if not settings.checkpoint_public_key.exists():
+        generate_checkpoint_key(settings.checkpoint_secret_key, settings.checkpoint_public_key)
     context = Context(settings, connect(settings.database_url))
     create_schema(context.engine)
     return context

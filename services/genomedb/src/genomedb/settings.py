@@ -5,6 +5,7 @@
 <home>/keys/genomedb.sec  the database's crypt4gh secret key (0400; passphrase optional)
 <home>/keys/genomedb.pub  its public key: submitters encrypt to it
 <home>/keys/audit.key     the key of the audit log's hash chain (HMAC-SHA256)
+<home>/keys/checkpoint.sec/.pub  signs the audit checkpoints (genomedb.checkpoint)
 <home>/catalog.sqlite     the embedded catalog (when no other database URL is set)
 <home>/objects/           stored objects, crypt4gh, named by the SHA-256 of their content
 <home>/staging/           deposits being received (never visible to readers)
@@ -81,6 +82,15 @@ class Settings:
     @property
     def audit_key(self) -> Path:
         return self.keys_dir / "audit.key"
+
+    @property
+    def checkpoint_secret_key(self) -> Path:
+        """Signs audit checkpoints (genomedb.checkpoint); move it to the audit account."""
+        return self.keys_dir / "checkpoint.sec"
+
+    @property
+    def checkpoint_public_key(self) -> Path:
+        return self.keys_dir / "checkpoint.pub"
 
     @property
     def objects_dir(self) -> Path:

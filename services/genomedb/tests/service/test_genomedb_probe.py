@@ -8,6 +8,8 @@ import hashlib
 import json
 import shutil
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -357,3 +359,78 @@ def test_one_flipped_byte_is_refused_scrubbed_and_stops_the_backup(
     _flip_last_byte(mirror)
     backup(db.ctx, dest)
     assert mirror.read_bytes() == path.read_bytes()
+
+
+# ---- 4. the chain's head anchored outside the catalog ----------------------------------------
+def _genomedb(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "genomedb", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _drop_append_only_triggers(conn: Any, backend: str) -> None:
+    if backend == "sqlite":
+        conn.execute(text("DROP TRIGGER audit_log_no_update"))
+        conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+    else:
+        conn.execute(text("DROP TRIGGER audit_log_no_change ON audit_log"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_truncating_or_rewriting_the_audit_log_is_caught_by_a_checkpoint(
+    backend: str, tmp_path: Path
+) -> None:
+    from genomedb import audit
+
+    with deployment(tmp_path, backend) as dep:
+        with dep.http("auditor") as http:
+            for _ in range(30):
+                assert http.get("/api/v1/whoami").status_code == 200
+        checkpoints = tmp_path / "elsewhere" / "checkpoints.jsonl"
+        checkpoints.parent.mkdir()
+        made = _genomedb(dep.home, "checkpoint", "--to", str(checkpoints))
+        assert made.returncode == 0, made.stderr
+        assert stat.S_IMODE(checkpoints.stat().st_mode) == 0o600
+        ok = _genomedb(dep.home, "verify-audit", "--checkpoints", str(checkpoints))
+        assert ok.returncode == 0 and "1 checkpoint(s)" in ok.stdout, ok.stdout + ok.stderr
+
+        # Truncation: the triggers dropped, the last 20 entries deleted.
+        with dep.ctx.engine.begin() as conn:
+            _drop_append_only_triggers(conn, backend)
+            last = conn.execute(text("SELECT max(seq) FROM audit_log")).scalar()
+            conn.execute(text("DELETE FROM audit_log WHERE seq > :s"), {"s": last - 20})
+        chain_only = _genomedb(dep.home, "verify-audit")
+        assert chain_only.returncode == 0, "the chain alone cannot see a lost end"
+        caught = _genomedb(dep.home, "verify-audit", "--checkpoints", str(checkpoints))
+        assert caught.returncode == 1, caught.stdout
+        assert "entries were removed (truncated)" in caught.stdout
+
+        # A rewrite with the audit key: every hash recomputed after one entry was changed.
+        made = _genomedb(dep.home, "checkpoint", "--to", str(checkpoints))
+        assert made.returncode == 0, made.stderr
+        with dep.ctx.engine.begin() as conn:
+            rows = [
+                dict(r._mapping) for r in conn.execute(text("SELECT * FROM audit_log ORDER BY seq"))
+            ]
+            rows[2]["detail"] = "rewritten"
+            prev = audit.GENESIS
+            for row in rows:
+                row["prev_hash"], row["hash"] = prev, audit.entry_hash(dep.ctx.audit_key, prev, row)
+                prev = row["hash"]
+                conn.execute(
+                    text("UPDATE audit_log SET detail=:d, prev_hash=:p, hash=:h WHERE seq=:s"),
+                    {"d": row["detail"], "p": row["prev_hash"], "h": row["hash"], "s": row["seq"]},
+                )
+        assert _genomedb(dep.home, "verify-audit").returncode == 0  # the chain is consistent
+        caught = _genomedb(dep.home, "verify-audit", "--checkpoints", str(checkpoints))
+        assert caught.returncode == 1 and "the chain was rewritten" in caught.stdout
+
+        # A forged checkpoint (its entry number changed) does not verify.
+        lines = checkpoints.read_text().splitlines()
+        forged = json.loads(lines[-1]) | {"seq": 1}
+        checkpoints.write_text("\n".join([*lines, json.dumps(forged)]) + "\n")
+        caught = _genomedb(dep.home, "verify-audit", "--checkpoints", str(checkpoints))
+        assert "signature does not verify" in caught.stdout
