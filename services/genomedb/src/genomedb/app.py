@@ -340,7 +340,9 @@ def create_app(ctx: Context) -> FastAPI:
         request: Request,
         principal: Annotated[Principal, Depends(allow("drs.object"))],
     ) -> dict[str, Any]:
-        return with_conn(reads.resolve_object, principal, object_id, str(request.base_url)).drs
+        return with_conn(
+            reads.resolve_object, principal, object_id, str(request.base_url), ctx.research_key
+        ).drs
 
     @app.get("/ga4gh/drs/v1/objects/{object_id}/access/{access_id}", name="drs.access")
     def drs_access(
@@ -349,7 +351,9 @@ def create_app(ctx: Context) -> FastAPI:
         request: Request,
         principal: Annotated[Principal, Depends(allow("drs.access"))],
     ) -> dict[str, Any]:
-        with_conn(reads.resolve_object, principal, object_id, str(request.base_url))
+        with_conn(
+            reads.resolve_object, principal, object_id, str(request.base_url), ctx.research_key
+        )
         if access_id != "crypt4gh":
             raise not_found(f"no access method {access_id!r}: use 'crypt4gh'")
         url = str(request.base_url).rstrip("/") + f"/api/v1/objects/{object_id}/crypt4gh"
@@ -361,7 +365,9 @@ def create_app(ctx: Context) -> FastAPI:
         request: Request,
         principal: Annotated[Principal, Depends(allow("objects.content"))],
     ) -> StreamingResponse:
-        view = with_conn(reads.resolve_object, principal, object_id, str(request.base_url))
+        view = with_conn(
+            reads.resolve_object, principal, object_id, str(request.base_url), ctx.research_key
+        )
         if principal.public_key is None:
             raise forbidden(
                 "no public key is registered for you: content is only sent encrypted to a "
@@ -404,7 +410,7 @@ def create_app(ctx: Context) -> FastAPI:
     def project_samples(
         project: str, principal: Annotated[Principal, Depends(allow("projects.list"))]
     ) -> dict[str, Any]:
-        return with_conn(reads.project_objects, principal, project)
+        return with_conn(reads.project_objects, principal, project, ctx.research_key)
 
     @app.post("/api/v1/projects/{project}/samples", name="projects.add_sample")
     async def add_project_sample(

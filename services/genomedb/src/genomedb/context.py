@@ -38,6 +38,10 @@ class Context:
         return load_keypair(self.settings.secret_key, self.settings.passphrase)
 
     @cached_property
+    def research_key(self) -> bytes:
+        return self.settings.read_research_key()
+
+    @cached_property
     def audit_key(self) -> bytes:
         return self.settings.read_audit_key()
 

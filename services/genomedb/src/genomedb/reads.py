@@ -18,6 +18,7 @@ from genomedb.catalog import deposit_files, deposits, project_samples, samples
 from genomedb.errors import forbidden, gone, not_found
 from genomedb.ingest import receipt
 from genomedb.naming import ACCESSION_RE, SERVICE_ID_RE, check_identifier
+from genomedb.research import open_research_id, research_id, research_name
 from genomedb.tokens import Principal
 
 __all__ = [
@@ -122,10 +123,15 @@ class ObjectView:
 
 
 def resolve_object(
-    conn: Connection, principal: Principal, drs_id: str, base_url: str
+    conn: Connection, principal: Principal, object_id: str, base_url: str, research_key: bytes
 ) -> ObjectView:
-    """The DRS object `drs_id` if the principal may read it; else 404 or 403."""
+    """The DRS object `object_id` if the principal may read it; else 404 or 403. Clinicians
+    use the file's DRS ID; researchers the project-scoped ID of genomedb.research."""
     row = None
+    drs_id, project = object_id, None
+    if principal.role == "researcher":
+        opened = open_research_id(research_key, principal.projects, object_id)
+        project, drs_id = opened if opened else (None, "")
     if SERVICE_ID_RE.fullmatch(drs_id):
         row = conn.execute(
             select(
@@ -142,37 +148,32 @@ def resolve_object(
             .join(samples, samples.c.accession == deposits.c.accession)
             .where(deposit_files.c.drs_id == drs_id)
         ).first()
-    missing = not_found(f"no object {drs_id} (or not visible to you)")
+    missing = not_found(f"no object {object_id} (or not visible to you)")
     if row is None or row.status != "committed" or row.deleted_at is not None:
         raise missing
     name, aliases = row.filename, [f"{row.accession}.v{row.version}.{row.key}"]
     if principal.role == "clinician":
         if row.department != principal.department:
             raise missing
-    else:  # researcher: only through a project it is approved for, under its pseudonym
+    else:  # researcher: only through the project of its ID, under the project's pseudonym
         link = conn.execute(
-            select(project_samples)
-            .where(
+            select(project_samples).where(
                 project_samples.c.accession == row.accession,
-                project_samples.c.project.in_(sorted(principal.projects)),
+                project_samples.c.project == project,
             )
-            .order_by(project_samples.c.project)
-            .limit(1)
         ).first()
         if link is None:
             raise missing
         pseudonym = link.pseudonym
-        name = row.filename.replace(row.sample_id, pseudonym)
-        if name == row.filename:
-            name = f"{pseudonym}.{row.key}"
+        name = research_name(pseudonym, row.key, row.filename)
         aliases = [f"{link.project}/{pseudonym}.v{row.version}.{row.key}"]
     if not may_read_file(principal, row.key):
         raise forbidden(f"role '{principal.role}' may not read '{row.key}' files")
     base = base_url.rstrip("/")
     drs = {
-        "id": drs_id,
+        "id": object_id,
         "name": name,
-        "self_uri": f"drs://{base.split('://', 1)[-1]}/{drs_id}",
+        "self_uri": f"drs://{base.split('://', 1)[-1]}/{object_id}",
         "size": row.size,
         "created_time": row.committed_at,
         "updated_time": row.committed_at,
@@ -189,10 +190,12 @@ def resolve_object(
         ),
         "aliases": aliases,
     }
-    return ObjectView(drs_id, row.sha256, drs)
+    return ObjectView(object_id, row.sha256, drs)
 
 
-def project_objects(conn: Connection, principal: Principal, project: str) -> dict[str, Any]:
+def project_objects(
+    conn: Connection, principal: Principal, project: str, research_key: bytes
+) -> dict[str, Any]:
     """The samples of a research project, by pseudonym, with the objects a researcher may
     read (latest version of each)."""
     check_identifier(project, "project")
@@ -222,7 +225,11 @@ def project_objects(conn: Connection, principal: Principal, project: str) -> dic
             {
                 "pseudonym": link.pseudonym,
                 "version": latest.version,
-                "objects": {f.key: f.drs_id for f in files if may_read_file(principal, f.key)},
+                "objects": {
+                    f.key: research_id(research_key, project, f.drs_id)
+                    for f in files
+                    if may_read_file(principal, f.key)
+                },
             }
         )
     return {"project": project, "samples": out}

@@ -6,6 +6,7 @@
 <home>/keys/genomedb.pub  its public key: submitters encrypt to it
 <home>/keys/audit.key     the key of the audit log's hash chain (HMAC-SHA256)
 <home>/keys/checkpoint.sec/.pub  signs the audit checkpoints (genomedb.checkpoint)
+<home>/keys/research.key  makes the project-scoped object IDs of researchers (genomedb.research)
 <home>/catalog.sqlite     the embedded catalog (when no other database URL is set)
 <home>/objects/           stored objects, crypt4gh, named by the SHA-256 of their content
 <home>/staging/           deposits being received (never visible to readers)
@@ -84,6 +85,11 @@ class Settings:
         return self.keys_dir / "audit.key"
 
     @property
+    def research_key(self) -> Path:
+        """Makes the project-scoped object IDs researchers see (genomedb.research)."""
+        return self.keys_dir / "research.key"
+
+    @property
     def checkpoint_secret_key(self) -> Path:
         """Signs audit checkpoints (genomedb.checkpoint); move it to the audit account."""
         return self.keys_dir / "checkpoint.sec"
@@ -143,6 +149,18 @@ class Settings:
             fd = os.open(self.audit_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32) + "\n")
+
+    def read_research_key(self) -> bytes:
+        """The research ID key (made on first use in a home from before it existed)."""
+        if not self.research_key.exists():
+            try:
+                fd = os.open(self.research_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_hex(64) + "\n")
+        return bytes.fromhex(self.research_key.read_text().strip())
 
     def read_audit_key(self) -> bytes:
         return bytes.fromhex(self.audit_key.read_text().strip())

@@ -434,3 +434,42 @@ def test_truncating_or_rewriting_the_audit_log_is_caught_by_a_checkpoint(
         checkpoints.write_text("\n".join([*lines, json.dumps(forged)]) + "\n")
         caught = _genomedb(dep.home, "verify-audit", "--checkpoints", str(checkpoints))
         assert "signature does not verify" in caught.stdout
+
+
+# ---- 10. research exposure cannot be linked -------------------------------------------------
+def test_projects_cannot_link_a_sample_and_never_see_its_department_id(
+    db: Deployment, tmp_path: Path
+) -> None:
+    if "researcher-b" not in db.principals:
+        db.issue("researcher-b", "researcher", projects=("cohort-b",), reader=True)
+    files = sample_files(tmp_path / "in", "S-LINK", size=5_000)
+    renamed = {}
+    for key, path in files.items():  # file names carrying the sample ID in another case
+        target = path.with_name(f"s-link_{key}{''.join(path.suffixes)}")
+        path.rename(target)
+        renamed[key] = target
+    accession = db.register("S-LINK")
+    db.deposit("S-LINK", renamed)
+    seen: dict[str, dict[str, Any]] = {}
+    for project, researcher in (("cohort-a", "researcher"), ("cohort-b", "researcher-b")):
+        with db.http("admin") as http:
+            link = http.post(f"/api/v1/projects/{project}/samples", json={"accession": accession})
+        pseudonym = link.json()["pseudonym"]
+        with db.http(researcher) as http:
+            listing = http.get(f"/api/v1/projects/{project}/samples").json()
+            (entry,) = [s for s in listing["samples"] if s["pseudonym"] == pseudonym]
+            metas = {
+                key: http.get(f"/ga4gh/drs/v1/objects/{object_id}").json()
+                for key, object_id in entry["objects"].items()
+            }
+        text_seen = json.dumps([listing, metas]).lower()
+        assert "s-link" not in text_seen and accession.lower() not in text_seen
+        for meta in metas.values():
+            assert meta["name"].startswith(pseudonym), meta["name"]
+        seen[project] = {"pseudonym": pseudonym, "ids": set(entry["objects"].values())}
+    a, b = seen["cohort-a"], seen["cohort-b"]
+    assert a["pseudonym"] != b["pseudonym"] and not a["ids"] & b["ids"]
+    # An ID opens only in its own project.
+    with db.http("researcher-b") as http:
+        for object_id in a["ids"]:
+            assert http.get(f"/ga4gh/drs/v1/objects/{object_id}").status_code == 404

@@ -47,10 +47,14 @@ def _state(db: Deployment, tmp: Path) -> dict[str, Any]:
     assert staging["upload"] == ["vcf"]
     db.register("S-MATRIX-DEL")
     doomed = db.deposit("S-MATRIX-DEL", sample_files(tmp / "b", "S-MATRIX-DEL"))
+    with db.client("researcher") as researcher:
+        listing = researcher.request("GET", "/api/v1/projects/cohort-a/samples")
     return {
         "accession": accession,
         "manifest": canonical_json(manifest),
         "vcf": receipt["files"]["vcf"]["drs_id"],
+        # researchers read through project-scoped IDs (genomedb.research)
+        "vcf_research": listing["samples"][0]["objects"]["vcf"],
         "deposit": staging["deposit_id"],
         "upload": b"".join(encrypt_file(files["vcf"], db.ctx.keys.public)),
         "doomed": doomed["accession"],
@@ -111,7 +115,8 @@ def test_role_action_matrix(db: Deployment, tmp_path: Path) -> None:
     for action, build in REQUESTS.items():
         # Allowed callers last: refused attempts must not change what the allowed one finds.
         for caller in sorted(CALLERS, key=lambda c: (c in ALLOWED[action], str(c))):
-            method, path, kwargs = build(state)
+            scoped = {**state, "vcf": state["vcf_research"]} if caller == "researcher" else state
+            method, path, kwargs = build(scoped)
             headers = {}
             if caller == "invalid":
                 headers["Authorization"] = "Bearer hgdb.pr-nobody.not-a-real-token"

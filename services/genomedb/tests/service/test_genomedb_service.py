@@ -59,13 +59,19 @@ def test_deposit_and_authorised_reads_are_byte_identical(db: Deployment, tmp_pat
         assert link.status_code == 200, link.text
     with db.http("researcher") as http:
         listing = http.get("/api/v1/projects/cohort-a/samples").json()
-        meta = http.get(f"/ga4gh/drs/v1/objects/{cram_id}").json()
+        meta = http.get(f"/ga4gh/drs/v1/objects/{cram_id}")
     (entry,) = [s for s in listing["samples"] if s["pseudonym"] == link.json()["pseudonym"]]
     assert set(entry["objects"]) == {"cram", "crai", "vcf", "vcf_tbi", "qc_samtools_stats"}
+    # Researchers read through project-scoped IDs only: the DRS ID itself stays unknown.
+    assert meta.status_code == 404
+    research_cram = entry["objects"]["cram"]
+    assert research_cram != cram_id
+    with db.http("researcher") as http:
+        meta = http.get(f"/ga4gh/drs/v1/objects/{research_cram}").json()
     text_seen = json.dumps([listing, meta])
-    assert "S-READ" not in text_seen and accession not in text_seen
-    assert meta["name"] == f"{entry['pseudonym']}.cram"
-    got = db.fetch("researcher", cram_id, tmp_path / "r-cram")
+    assert "S-READ" not in text_seen and accession not in text_seen and cram_id not in text_seen
+    assert meta["name"] == f"{entry['pseudonym']}.cram" and meta["id"] == research_cram
+    got = db.fetch("researcher", research_cram, tmp_path / "r-cram")
     assert got.read_bytes() == files["cram"].read_bytes()
 
 
