@@ -6,9 +6,11 @@ entry cannot be written, the request fails). Endpoint names are the actions of
 the endpoints are listed in README.md.
 """
 
+import asyncio
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
@@ -17,6 +19,7 @@ from fastapi import Path as FastAPIPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -45,6 +48,8 @@ CRYPT4GH_MEDIA_TYPE = "application/vnd.ga4gh.crypt4gh"
 # Integers in paths and queries (receipt versions, audit sequence numbers) fit a signed 64-bit
 # column on every backend; larger ones are refused with 422 before any query.
 MAX_INT = 2**63 - 1
+# A token's principal is looked up again after this many seconds (per worker process).
+TOKEN_CACHE_SECONDS = 2.0
 
 
 class AuditMiddleware:
@@ -54,7 +59,7 @@ class AuditMiddleware:
         self.app = app
         self.ctx = ctx
 
-    def _append(self, scope: Scope, status: int) -> None:
+    def _entry(self, scope: Scope, status: int) -> audit.Entry:
         state = scope.setdefault("state", {})
         principal: Principal | None = state.get("principal")
         route = scope.get("route")
@@ -63,19 +68,16 @@ class AuditMiddleware:
         query = scope.get("query_string", b"").decode(errors="replace")
         if query:
             target["query"] = redact_query(query)[:500]
-        with self.ctx.engine.begin() as conn:
-            audit.append(
-                conn,
-                self.ctx.audit_key,
-                actor=principal.id if principal else state.get("actor", "anonymous"),
-                role=principal.role if principal else "none",
-                department=principal.department if principal else None,
-                action=getattr(route, "name", None) or "unmatched",
-                method=scope.get("method", ""),
-                target=target,
-                outcome=status,
-                detail=state.get("audit_detail", ""),
-            )
+        return audit.Entry(
+            actor=principal.id if principal else state.get("actor", "anonymous"),
+            role=principal.role if principal else "none",
+            department=principal.department if principal else None,
+            action=getattr(route, "name", None) or "unmatched",
+            method=scope.get("method", ""),
+            target=target,
+            outcome=status,
+            detail=state.get("audit_detail", ""),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,7 +89,8 @@ class AuditMiddleware:
             nonlocal recorded
             if not recorded:
                 recorded = True
-                await run_in_threadpool(self._append, scope, status)
+                entry = self._entry(scope, status)
+                await asyncio.wrap_future(self.ctx.audit_writer.submit(entry))
 
         async def send_audited(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -155,6 +158,12 @@ async def _read_json_string(request: Request, key: str, hint: str) -> str:
     return value
 
 
+def app_from_environment() -> FastAPI:
+    """The application of the home in HELGENOM_GENOMEDB_HOME (a worker process of
+    `genomedb serve --workers N`)."""
+    return create_app(Context.open())
+
+
 def create_app(ctx: Context) -> FastAPI:
     """The application for an opened database home (loads the secret key now)."""
     ctx.keys  # noqa: B018 - fail at start-up, not at the first deposit, if the key is unusable
@@ -184,15 +193,34 @@ def create_app(ctx: Context) -> FastAPI:
     async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         return _error(request, error.status_code, str(error.detail))
 
-    def allow(action: str) -> Callable[[Request], Principal]:
-        def dependency(request: Request) -> Principal:
+    known: dict[str, tuple[float, Principal]] = {}  # token SHA-256 -> (valid until, who)
+
+    def authenticate(token: str) -> Principal | None:
+        """The token's principal, looked up at most every TOKEN_CACHE_SECONDS per process: a
+        revoked or expired token stops working within that time."""
+        digest = tokens.token_sha256(token)
+        hit = known.get(digest)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        principal = with_conn(tokens.authenticate, token)
+        if principal is None:
+            known.pop(digest, None)
+        else:
+            if len(known) > 10_000:
+                known.clear()
+            known[digest] = (time.monotonic() + TOKEN_CACHE_SECONDS, principal)
+        return principal
+
+    def allow(action: str) -> Callable[[Request], Awaitable[Principal]]:
+        # async: the token lookup (one indexed read, well under a millisecond) runs on the
+        # event loop instead of a hop to a worker thread and back for every request.
+        async def dependency(request: Request) -> Principal:
             header = request.headers.get("authorization", "")
             principal = None
             if header:
                 scheme, _, token = header.partition(" ")
                 if scheme.lower() == "bearer" and token:
-                    with ctx.engine.connect() as conn:
-                        principal = tokens.authenticate(conn, token.strip())
+                    principal = authenticate(token.strip())
                 if principal is None:
                     request.state.actor = "invalid-token"
                     raise GenomeDBError(401, "invalid, expired or revoked token")
@@ -202,16 +230,26 @@ def create_app(ctx: Context) -> FastAPI:
         return dependency
 
     def with_conn(function: Callable[..., Any], *args: Any) -> Any:
-        with ctx.engine.connect() as conn:
-            return function(conn, *args)
+        """A read: on the read engine (no write lock). Called from the event loop by the
+        read endpoints (async def): a few indexed queries, under a millisecond; a thread hop
+        per request would cost more. Retried once on a new connection if the one taken from
+        the pool was broken (a database server restart)."""
+        for attempt in (1, 2):
+            try:
+                with ctx.read_engine.connect() as conn:
+                    return function(conn, *args)
+            except DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     # ---- general -------------------------------------------------------------------------
     @app.get("/health", name="health")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/api/v1/whoami", name="whoami")
-    def whoami(principal: Annotated[Principal, Depends(allow("whoami"))]) -> dict[str, Any]:
+    async def whoami(principal: Annotated[Principal, Depends(allow("whoami"))]) -> dict[str, Any]:
         return {
             "id": principal.id,
             "name": principal.name,
@@ -222,7 +260,9 @@ def create_app(ctx: Context) -> FastAPI:
         }
 
     @app.get("/ga4gh/drs/v1/service-info", name="drs.service_info")
-    def service_info(_: Annotated[Principal, Depends(allow("drs.service_info"))]) -> dict[str, Any]:
+    async def service_info(
+        _: Annotated[Principal, Depends(allow("drs.service_info"))],
+    ) -> dict[str, Any]:
         return {
             "id": "dk.genomedb",
             "name": "helgenom genome database",
@@ -243,13 +283,13 @@ def create_app(ctx: Context) -> FastAPI:
         return JSONResponse(result, status_code=status)
 
     @app.get("/api/v1/samples", name="samples.find")
-    def find(
+    async def find(
         sample_id: str, principal: Annotated[Principal, Depends(allow("samples.find"))]
     ) -> list[dict[str, Any]]:
         return with_conn(reads.find_samples, principal, sample_id)
 
     @app.get("/api/v1/samples/{accession}", name="samples.get")
-    def sample(
+    async def sample(
         accession: str, principal: Annotated[Principal, Depends(allow("samples.get"))]
     ) -> dict[str, Any]:
         return with_conn(reads.sample_detail, principal, accession)
@@ -266,7 +306,7 @@ def create_app(ctx: Context) -> FastAPI:
         return await run_in_threadpool(admin.delete_sample, ctx, principal.id, accession, reason)
 
     @app.get("/api/v1/receipts/{accession}/{version}", name="receipts.get")
-    def get_receipt(
+    async def get_receipt(
         accession: str,
         version: Annotated[int, FastAPIPath(ge=1, le=MAX_INT)],
         principal: Annotated[Principal, Depends(allow("receipts.get"))],
@@ -335,7 +375,7 @@ def create_app(ctx: Context) -> FastAPI:
 
     # ---- GA4GH DRS reads -----------------------------------------------------------------
     @app.get("/ga4gh/drs/v1/objects/{object_id}", name="drs.object")
-    def drs_object(
+    async def drs_object(
         object_id: str,
         request: Request,
         principal: Annotated[Principal, Depends(allow("drs.object"))],
@@ -345,7 +385,7 @@ def create_app(ctx: Context) -> FastAPI:
         ).drs
 
     @app.get("/ga4gh/drs/v1/objects/{object_id}/access/{access_id}", name="drs.access")
-    def drs_access(
+    async def drs_access(
         object_id: str,
         access_id: str,
         request: Request,
@@ -407,7 +447,7 @@ def create_app(ctx: Context) -> FastAPI:
 
     # ---- research projects ---------------------------------------------------------------
     @app.get("/api/v1/projects/{project}/samples", name="projects.list")
-    def project_samples(
+    async def project_samples(
         project: str, principal: Annotated[Principal, Depends(allow("projects.list"))]
     ) -> dict[str, Any]:
         return with_conn(reads.project_objects, principal, project, ctx.research_key)
@@ -425,13 +465,13 @@ def create_app(ctx: Context) -> FastAPI:
 
     # ---- administration and audit --------------------------------------------------------
     @app.get("/api/v1/principals", name="principals.list")
-    def principals(
+    async def principals(
         _: Annotated[Principal, Depends(allow("principals.list"))],
     ) -> list[dict[str, Any]]:
         return with_conn(tokens.list_principals)
 
     @app.get("/api/v1/audit", name="audit.read")
-    def audit_read(
+    async def audit_read(
         _: Annotated[Principal, Depends(allow("audit.read"))],
         after: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_INT)] = 100,

@@ -10,19 +10,26 @@ masked if it looks like a CPR number: the log never holds a personal identifier.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from genomedb.catalog import audit_log, now, write_lock
 from genomedb.naming import mask
 
 __all__ = [
-    "GENESIS", "VerifyResult", "append", "entries", "entry_hash", "verify", "verify_rows",
+    "GENESIS", "AuditWriter", "Entry", "VerifyResult", "append", "append_entries", "entries",
+    "entry_hash", "verify", "verify_rows",
 ]  # fmt: skip
 
 GENESIS = "0" * 64
@@ -65,43 +72,113 @@ def _method(method: str) -> str:
     return method if len(method) <= METHOD_WIDTH else method[: METHOD_WIDTH - 1] + "~"
 
 
-def append(
-    conn: Connection,
-    key: bytes,
-    *,
-    actor: str,
-    role: str,
-    department: str | None,
-    action: str,
-    method: str,
-    target: Mapping[str, Any],
-    outcome: int,
-    detail: str = "",
-) -> int:
-    """Append one entry (inside the caller's transaction); its sequence number."""
+@dataclass(frozen=True)
+class Entry:
+    """What one audit entry says (its sequence number, time and hashes come when written)."""
+
+    actor: str
+    role: str
+    department: str | None
+    action: str
+    method: str
+    target: Mapping[str, Any]
+    outcome: int
+    detail: str = ""
+
+
+def append_entries(conn: Connection, key: bytes, entries: Sequence[Entry]) -> list[int]:
+    """Append entries in order (inside the caller's transaction); their sequence numbers."""
     write_lock(conn)
     last = conn.execute(
         select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
     ).first()
-    seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    fields = {
-        "seq": seq,
-        "ts": now(),
-        "actor": _clean(actor),
-        "role": _clean(role),
-        "department": _clean(department),
-        "action": _clean(action),
-        "method": _method(method),
-        "target": json.dumps(_clean(dict(target)), sort_keys=True, separators=(",", ":")),
-        "outcome": int(outcome),
-        "detail": _clean(detail),
-    }
-    conn.execute(
-        insert(audit_log).values(
-            **fields, prev_hash=prev_hash, hash=entry_hash(key, prev_hash, fields)
-        )
-    )
-    return seq
+    seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS)
+    rows = []
+    for entry in entries:
+        seq += 1
+        fields = {
+            "seq": seq,
+            "ts": now(),
+            "actor": _clean(entry.actor),
+            "role": _clean(entry.role),
+            "department": _clean(entry.department),
+            "action": _clean(entry.action),
+            "method": _method(entry.method),
+            "target": json.dumps(_clean(dict(entry.target)), sort_keys=True, separators=(",", ":")),
+            "outcome": int(entry.outcome),
+            "detail": _clean(entry.detail),
+        }
+        digest = entry_hash(key, prev_hash, fields)
+        rows.append({**fields, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    if rows:
+        conn.execute(insert(audit_log), rows)
+    return [row["seq"] for row in rows]
+
+
+def append(conn: Connection, key: bytes, **entry: Any) -> int:
+    """Append one entry (inside the caller's transaction); its sequence number."""
+    return append_entries(conn, key, [Entry(**entry)])[0]
+
+
+class AuditWriter:
+    """Group commit of audit entries: requests hand their entry to `submit` and wait for the
+    returned future; one thread writes everything queued meanwhile in one transaction (one
+    sync to disk) and only then resolves the futures. A request is answered only after its
+    entry is committed, so nothing acknowledged can be lost, and the chain stays one chain
+    across processes (each batch takes the write lock and links to the last entry)."""
+
+    def __init__(
+        self, engine: Engine, key: bytes, max_batch: int = 1000, lock_file: Path | None = None
+    ):
+        self._engine = engine
+        self._key = key
+        # SQLite with several worker processes: their writers queue on this file lock (the
+        # kernel wakes the next at once) instead of SQLite's busy handler, which sleeps.
+        self._lock_file = lock_file
+        self._max_batch = max_batch
+        self._queue: list[tuple[Entry, Future[int]]] = []
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, entry: Entry) -> Future[int]:
+        future: Future[int] = Future()
+        with self._ready:
+            self._queue.append((entry, future))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+                self._thread.start()
+            self._ready.notify()
+        return future
+
+    @contextlib.contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        if self._lock_file is None:
+            yield
+            return
+        fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue:
+                    self._ready.wait()
+                batch = self._queue[: self._max_batch]
+                del self._queue[: self._max_batch]
+            try:
+                with self._process_lock(), self._engine.begin() as conn:
+                    seqs = append_entries(conn, self._key, [entry for entry, _ in batch])
+            except BaseException as error:  # every waiting request fails with it
+                for _, future in batch:
+                    future.set_exception(error)
+                continue
+            for (_, future), seq in zip(batch, seqs, strict=True):
+                future.set_result(seq)
 
 
 @dataclass(frozen=True)

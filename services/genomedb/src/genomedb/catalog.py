@@ -203,8 +203,14 @@ def private_sqlite(path: Path) -> None:
             companion.chmod(0o600)
 
 
-def connect(url: str, **kwargs: Any) -> Engine:
-    """An engine for the catalog at `url` (sqlite:///... or postgresql+psycopg://...)."""
+def connect(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
+    """An engine for the catalog at `url` (sqlite:///... or postgresql+psycopg://...).
+
+    SQLite: every transaction of the default engine begins IMMEDIATE (one writer at a time,
+    no lock upgrades); a `read_only` engine runs each statement on its own (autocommit) and
+    cannot write (query_only), so that reads never wait for the write lock (WAL: a read sees
+    the last commit). PostgreSQL: a `read_only` engine runs in autocommit (MVCC: reads never
+    wait for writers)."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
@@ -219,13 +225,32 @@ def connect(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            if read_only:
+                cursor.execute("PRAGMA query_only=ON")
             cursor.close()
+
+        if read_only:  # autocommit: each read sees the last commit, no lock is taken
+            return engine
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Connection) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    kwargs.setdefault("pool_size", 40)  # as many as requests run at once (AnyIO's threads)
+    kwargs.setdefault("max_overflow", 10)
+    if read_only:
+        # Reads: autocommit (each statement its own snapshot), so no BEGIN, no ROLLBACK when
+        # a connection goes back to the pool and no ping when it comes out: one round trip
+        # per query. A connection a server restart broke is dropped when it fails, and the
+        # read is retried once on a new one (genomedb.app: with_conn).
+        return create_engine(
+            url,
+            isolation_level="AUTOCOMMIT",
+            pool_reset_on_return=None,
+            pool_pre_ping=False,
+            **kwargs,
+        )
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from genomedb.errors import GenomeDBError
-from genomedb.settings import DEFAULT_MAX_FILE_BYTES, default_home
+from genomedb.settings import DEFAULT_MAX_FILE_BYTES, Settings, default_home
 
 __all__ = ["main"]
 
@@ -81,12 +81,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from genomedb.app import create_app
 
-    app = create_app(_context(args))
+    options: dict[str, Any] = {}
+    if args.workers > 1:  # each worker process opens the home itself (app_from_environment)
+        Settings.load(args.home)  # fail here, not in every worker, if it is no home
+        os.environ["HELGENOM_GENOMEDB_HOME"] = str(Path(args.home or default_home()).resolve())
+        app: Any = "genomedb.app:app_from_environment"
+        options = {"factory": True, "workers": args.workers}
+    else:
+        app = create_app(_context(args))
     uvicorn.run(
         app,
+        **options,
         host=args.host,
         port=args.port,
         access_log=False,  # the audit log is the access log; uvicorn's would echo queries
+        # h11 parses every request line, so that a request with any method reaches the
+        # application and its audit entry (httptools answers unknown methods itself, unaudited)
+        http="h11",
         log_level="warning",
         timeout_graceful_shutdown=10,
         ssl_certfile=args.ssl_certfile,
@@ -325,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the HTTP service")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("HELGENOM_GENOMEDB_WORKERS", "1")),
+        help="worker processes (one per core; default 1 or HELGENOM_GENOMEDB_WORKERS)",
+    )
     p.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (PEM)")
     p.add_argument("--ssl-keyfile", help="... and this private key (PEM)")
     p.set_defaults(func=cmd_serve)

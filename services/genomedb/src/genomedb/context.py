@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from genomedb import audit
+from genomedb.audit import AuditWriter
 from genomedb.catalog import connect, create_schema
 from genomedb.checkpoint import generate_checkpoint_key
 from genomedb.settings import Settings
@@ -32,6 +33,22 @@ class Context:
     def open(cls, home: Path | None = None) -> Context:
         settings = Settings.load(home)
         return cls(settings, connect(settings.database_url))
+
+    @cached_property
+    def read_engine(self) -> Engine:
+        """For reads that change nothing: a second engine in autocommit (SQLite: never takes
+        the write lock, cannot write)."""
+        # As many connections as requests run at once (AnyIO's 40 threads): none is made
+        # and closed per request (each connection runs its PRAGMAs when it is made).
+        return connect(self.settings.database_url, read_only=True, pool_size=40, max_overflow=10)
+
+    @cached_property
+    def audit_writer(self) -> AuditWriter:
+        """Writes the HTTP requests' audit entries in batches (genomedb.audit.AuditWriter)."""
+        lock = None
+        if self.engine.dialect.name == "sqlite":
+            lock = self.settings.home / "catalog.sqlite.audit-lock"
+        return AuditWriter(self.engine, self.audit_key, lock_file=lock)
 
     @cached_property
     def keys(self) -> KeyPair:

@@ -473,3 +473,40 @@ def test_projects_cannot_link_a_sample_and_never_see_its_department_id(
     with db.http("researcher-b") as http:
         for object_id in a["ids"]:
             assert http.get(f"/ga4gh/drs/v1/objects/{object_id}").status_code == 404
+
+
+# ---- load: audit entries in batches, from several worker processes --------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_concurrent_requests_on_two_workers_are_all_audited_in_one_chain(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every answered request has its entry (written before the answer), the batches of two
+    worker processes form one verifiable chain, and reads take no write lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from genomedb import audit
+
+    monkeypatch.setenv("HELGENOM_GENOMEDB_WORKERS", "2")
+    with deployment(tmp_path, backend) as dep:
+        with dep.ctx.engine.connect() as conn:
+            before = conn.execute(text("SELECT count(*) FROM audit_log")).scalar()
+        token = dep.principals["clinician"].token
+
+        def burst(_: int) -> list[int]:
+            with httpx.Client(base_url=dep.url, headers={"Authorization": f"Bearer {token}"}) as h:
+                return [h.get("/api/v1/whoami").status_code for _ in range(25)]
+
+        with ThreadPoolExecutor(16) as pool:
+            statuses = [s for batch in pool.map(burst, range(16)) for s in batch]
+        assert statuses == [200] * 400
+        with dep.ctx.engine.connect() as conn:
+            after = conn.execute(text("SELECT count(*) FROM audit_log")).scalar()
+            chain = audit.verify(conn, dep.ctx.audit_key)
+            actors = {
+                row[0]
+                for row in conn.execute(
+                    text("SELECT actor FROM audit_log WHERE seq > :s"), {"s": before}
+                )
+            }
+        assert after - before == 400 and chain.ok, chain
+        assert actors == {dep.principals["clinician"].id}
