@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 import random
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -312,3 +314,13 @@ def sample_files(
         path.write_bytes(rng.randbytes(size if key in ("cram", "vcf") else 1000 + index))
         files[key] = path
     return files
+
+
+def genomedb_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m genomedb --home HOME ARGS...`, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "genomedb", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

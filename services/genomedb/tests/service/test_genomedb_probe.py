@@ -8,8 +8,6 @@ import hashlib
 import json
 import shutil
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from sqlalchemy import text
 
 from genomedb.backup import backup
 from genomedb.context import Context
-from genomedb.testing import BACKENDS, Deployment, deployment, sample_files
+from genomedb.testing import BACKENDS, Deployment, deployment, genomedb_cli, sample_files
 
 CPR = "120385-1234"
 CPR_DIGITS = ("120385", "1234")
@@ -362,13 +360,7 @@ def test_one_flipped_byte_is_refused_scrubbed_and_stops_the_backup(
 
 
 # ---- 4. the chain's head anchored outside the catalog ----------------------------------------
-def _genomedb(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "genomedb", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+_genomedb = genomedb_cli
 
 
 def _drop_append_only_triggers(conn: Any, backend: str) -> None:

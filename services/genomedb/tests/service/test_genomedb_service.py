@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +13,15 @@ from sqlalchemy import text
 
 from genomedb.backup import BackupError, backup, restore, verify_backup
 from genomedb.context import init_home
-from genomedb.testing import BACKENDS, PASS, PROVENANCE, Deployment, deployment, sample_files
+from genomedb.testing import (
+    BACKENDS,
+    PASS,
+    PROVENANCE,
+    Deployment,
+    deployment,
+    genomedb_cli,
+    sample_files,
+)
 from genomedb_contract.crypto import decrypt_to
 from genomedb_contract.manifest import build_manifest
 
@@ -28,13 +34,7 @@ def db(
         yield dep
 
 
-def _genomedb(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "genomedb", "--home", str(home), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+_genomedb = genomedb_cli
 
 
 def test_deposit_and_authorised_reads_are_byte_identical(db: Deployment, tmp_path: Path) -> None:
