@@ -112,16 +112,23 @@ def test_giab_run_deposits_and_reads_back_byte_identical(
 
         # Every file back, decrypted by a reader allowed to read it, equals the output.
         with db.client("admin") as admin:
-            admin.request(
+            link = admin.request(
                 "POST",
                 "/api/v1/projects/cohort-a/samples",
                 json={"accession": receipt["accession"]},
             )
+        # Researchers read through the project's own object IDs (genomedb.research).
+        with db.client("researcher") as researcher:
+            listing = researcher.request("GET", "/api/v1/projects/cohort-a/samples")
+        (entry,) = [s for s in listing["samples"] if s["pseudonym"] == link["pseudonym"]]
         clinical = {"vcf", "vcf_tbi", "gvcf", "gvcf_tbi"}
         assert any(key.startswith("report_") for key in outputs)  # the report renderings
         for key, path in outputs.items():
-            reader = "clinician" if key in clinical or key.startswith("report_") else "researcher"
-            got = db.fetch(reader, receipt["files"][key]["drs_id"], tmp_path / f"back-{key}")
+            if key in clinical or key.startswith("report_"):
+                reader, object_id = "clinician", receipt["files"][key]["drs_id"]
+            else:
+                reader, object_id = "researcher", entry["objects"][key]
+            got = db.fetch(reader, object_id, tmp_path / f"back-{key}")
             assert got.read_bytes() == path.read_bytes(), key
 
         # The export step again: same receipt, nothing stored twice.
