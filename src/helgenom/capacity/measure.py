@@ -66,7 +66,6 @@ class SampleSize:
     bases: int
     read_pairs: int
     units: int
-    fastq_bytes: int  # the gzipped FASTQ files fastp read
 
 
 @dataclass
@@ -146,34 +145,21 @@ def read_sizes(run_dir: Path) -> dict[str, SampleSize]:
     """Bases sequenced per sample, from the fastp reports of its units."""
     sizes: dict[str, SampleSize] = {}
     for sample_dir in sorted((run_dir / "results" / "qc" / "fastp").glob("*/")):
-        bases = pairs = units = fastq = 0
+        bases = pairs = units = 0
         for report in sorted(sample_dir.glob("*.fastp.json")):
             try:
                 data = json.loads(report.read_text())
                 before = data["summary"]["before_filtering"]
                 bases += int(before["total_bases"])
                 pairs += int(before["total_reads"]) // 2
-                command = data.get("command", "")
             except (ValueError, KeyError, TypeError) as error:
                 raise CapacityError(
                     [f"{report}: not a fastp JSON report ({error}); rerun the fastp job"]
                 ) from None
             units += 1
-            fastq += sum(_fastq_bytes(command, run_dir))
         if units:
-            sizes[sample_dir.name] = SampleSize(sample_dir.name, bases, pairs, units, fastq)
+            sizes[sample_dir.name] = SampleSize(sample_dir.name, bases, pairs, units)
     return sizes
-
-
-def _fastq_bytes(command: str, run_dir: Path) -> Iterable[int]:
-    """Sizes of the FASTQ files a fastp command line read (--in1/--in2), where they still
-    exist; 0 where they are gone."""
-    words = command.split()
-    for flag in ("--in1", "--in2"):
-        if flag in words and words.index(flag) + 1 < len(words):
-            path = Path(words[words.index(flag) + 1])
-            path = path if path.is_absolute() else run_dir / path
-            yield path.stat().st_size if path.is_file() else 0
 
 
 def read_stored(run_dir: Path, samples: Sequence[str]) -> dict[str, dict[str, float]]:

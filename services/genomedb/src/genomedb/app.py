@@ -18,7 +18,6 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as FastAPIPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,7 +25,6 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from genomedb import __version__, access, admin, audit, ingest, reads, tokens
-from genomedb.catalog import objects
 from genomedb.context import Context
 from genomedb.errors import (
     GenomeDBError,
@@ -414,12 +412,7 @@ def create_app(ctx: Context) -> FastAPI:
                 "registered key (ask the administrator to issue your token with one)"
             )
         path = ctx.store.path(view.sha256)
-        with ctx.engine.connect() as conn:
-            stored = conn.execute(
-                select(objects.c.stored_sha256, objects.c.stored_size).where(
-                    objects.c.sha256 == view.sha256
-                )
-            ).one()
+        stored = with_conn(reads.stored_object, view.sha256)
         problem = ctx.store.damage_before_serving(
             view.sha256, stored.stored_sha256, stored.stored_size
         )
@@ -480,6 +473,8 @@ def create_app(ctx: Context) -> FastAPI:
 
     @app.get("/api/v1/audit/verify", name="audit.verify")
     def audit_verify(_: Annotated[Principal, Depends(allow("audit.verify"))]) -> dict[str, Any]:
+        # The main engine: audit.verify streams the chain (a server-side cursor, which
+        # PostgreSQL allows inside a transaction only, not on the autocommit read pool).
         with ctx.engine.connect() as conn:
             result = audit.verify(conn, ctx.audit_key)
         return {

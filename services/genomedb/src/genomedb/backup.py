@@ -111,20 +111,25 @@ def backup(ctx: Context, dest: Path) -> dict[str, Any]:
     copied = 0
     damaged = []
     for row in _jsonl(staging / "objects.jsonl"):
-        wanted.add(row["sha256"])
-        target = mirror.path(row["sha256"])
-        if target.is_file() and target.stat().st_size == row["stored_size"]:
-            # Incremental, by checksum: the copy is kept if it is intact, and the store's own
-            # file is checked too (a damaged original must not go unnoticed behind a good copy).
-            problem = ctx.store.damage(row["sha256"], row["stored_sha256"], row["stored_size"])
+        sha256 = row["sha256"]
+        wanted.add(sha256)
+        target = mirror.path(sha256)
+        if (
+            target.is_file()
+            and target.stat().st_size == row["stored_size"]
+            and hash_file(target) == row["stored_sha256"]
+        ):
+            # Incremental, by checksum: an intact copy is kept, and the store's own file is
+            # checked too (a damaged original must not go unnoticed behind a good copy).
+            problem = ctx.store.damage(sha256, row["stored_sha256"], row["stored_size"])
             if problem:
-                damaged.append(f"object {row['sha256']} in the store: {problem}")
-            if hash_file(target) == row["stored_sha256"]:
-                continue
-        if ctx.store.damage(row["sha256"], row["stored_sha256"], row["stored_size"]):
-            damaged.append(f"object {row['sha256']} in the store is damaged; no good copy here")
+                damaged.append(f"object {sha256} in the store: {problem}")
             continue
-        _copy_verified(ctx.store.path(row["sha256"]), target, row["stored_sha256"])
+        try:  # reads the store's file once, checking its checksum as it copies
+            _copy_verified(ctx.store.path(sha256), target, row["stored_sha256"])
+        except (BackupError, OSError) as error:
+            damaged.append(f"object {sha256} in the store, no good copy here: {error}")
+            continue
         copied += 1
     if damaged:
         shutil.rmtree(staging, ignore_errors=True)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from genomedb.access import may_read_file
-from genomedb.catalog import deposit_files, deposits, project_samples, samples
+from genomedb.catalog import deposit_files, deposits, objects, project_samples, samples
 from genomedb.errors import forbidden, gone, not_found
 from genomedb.ingest import receipt
 from genomedb.naming import ACCESSION_RE, SERVICE_ID_RE, check_identifier
@@ -28,6 +28,7 @@ __all__ = [
     "project_objects",
     "resolve_object",
     "sample_detail",
+    "stored_object",
 ]
 
 
@@ -191,6 +192,13 @@ def resolve_object(
         "aliases": aliases,
     }
     return ObjectView(object_id, row.sha256, drs)
+
+
+def stored_object(conn: Connection, sha256: str) -> Row[Any]:
+    """The checksum and size of an object's encrypted bytes, as recorded at ingest."""
+    return conn.execute(
+        select(objects.c.stored_sha256, objects.c.stored_size).where(objects.c.sha256 == sha256)
+    ).one()
 
 
 def project_objects(

@@ -54,6 +54,16 @@ def _resolve_url(url: str, home: Path, config: Path) -> str:
     return url
 
 
+def _new_secret(path: Path, nbytes: int) -> None:
+    """A new random key of `nbytes` (hex, mode 0400) at `path`, unless one is there."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(nbytes) + "\n")
+
+
 def default_home() -> Path:
     return Path(os.environ.get("HELGENOM_GENOMEDB_HOME", "genomedb")).resolve()
 
@@ -145,21 +155,12 @@ class Settings:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             folder.chmod(0o700)  # the catalog, objects and staged uploads: the service's only
         self.keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not self.audit_key.exists():
-            fd = os.open(self.audit_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32) + "\n")
+        _new_secret(self.audit_key, 32)
+        _new_secret(self.research_key, 64)
 
     def read_research_key(self) -> bytes:
         """The research ID key (made on first use in a home from before it existed)."""
-        if not self.research_key.exists():
-            try:
-                fd = os.open(self.research_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(secrets.token_hex(64) + "\n")
+        _new_secret(self.research_key, 64)
         return bytes.fromhex(self.research_key.read_text().strip())
 
     def read_audit_key(self) -> bytes:
