@@ -15,6 +15,7 @@ include: "workflow/rules/trim.smk"
 include: "workflow/rules/align.smk"
 include: "workflow/rules/call.smk"
 include: "workflow/rules/qc.smk"
+include: "workflow/rules/roh.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/export.smk"
@@ -29,6 +30,8 @@ localrules:
     versions,
     qc_gate,
     qc_gate_summary,
+    roh_summary,
+    roh_mqc,
     report_json,
     report_render,
     export,

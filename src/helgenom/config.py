@@ -246,6 +246,36 @@ EXPORT_ENV = {
 }
 
 
+def check_roh(config: Mapping[str, Any], config_files: Sequence[str | Path] = ()) -> None:
+    """Check the `roh` section: the allele-frequency file exists with its tabix index, and the
+    UPD length is not below the counted segments' minimum length."""
+    roh = config.get("roh", {})
+    files = [Path(f) for f in config_files]
+    problems = []
+    af_file = roh.get("af_file")
+    if af_file:
+        key: KeyPath = ("roh", "af_file")
+        where = f"{_locate(key, files)}: '{_dotted(key)}'"
+        if not Path(af_file).is_file():
+            problems.append(
+                f"{where}: file {af_file} does not exist. Fix: give the path of the "
+                "allele-frequency file (CHROM, POS, REF,ALT, AF; bgzipped), or remove the key."
+            )
+        elif not Path(f"{af_file}.tbi").is_file():
+            problems.append(
+                f"{where}: {af_file} has no tabix index. Fix: tabix -s1 -b2 -e2 {af_file}"
+            )
+    if roh.get("upd_min_length", 0) < roh.get("min_length", 0):
+        key = ("roh", "upd_min_length")
+        problems.append(
+            f"{_locate(key, files)}: '{_dotted(key)}' ({roh['upd_min_length']}) is below "
+            f"roh.min_length ({roh['min_length']}): a UPD hint needs a counted segment. Fix: "
+            "raise upd_min_length or lower min_length."
+        )
+    if problems:
+        raise ConfigError(problems)
+
+
 def check_export(
     config: Mapping[str, Any],
     config_files: Sequence[str | Path] = (),

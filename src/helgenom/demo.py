@@ -11,6 +11,8 @@
 * ``fastq/<sample_id>_<unit_id>_R{1,2}.fastq.gz``: Illumina-like paired-end reads simulated
   from the two haplotypes of each sample, with position-dependent substitution errors and
   matching base qualities.
+* ``truth/<sample_id>.roh.bed``: the runs of homozygosity planted in the sample (every planted
+  variant inside is hom-alt); DEMO002 has one over 60 kb of demo2.
 * ``samples.tsv`` and ``units.tsv`` (FASTQ paths relative to the directory of ``units.tsv``).
 
 Only numpy and pysam are used. The same seed always gives byte-identical files, and every file
@@ -25,7 +27,7 @@ from __future__ import annotations
 import gzip
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,7 @@ from helgenom.fileio import atomic_paths, atomic_write_text
 
 __all__ = [
     "DEFAULT_SAMPLES",
+    "DEMO_DATA_VERSION",
     "DemoData",
     "DemoSample",
     "generate_demo",
@@ -46,6 +49,9 @@ __all__ = [
 BASES = b"ACGT"
 _CODE_TO_ASCII = np.frombuffer(BASES, dtype=np.uint8)
 
+# What the demo data hold, written to demo/.complete by `helgenom demo`: data of another
+# version are generated again. 2: DEMO002 carries a planted run of homozygosity.
+DEMO_DATA_VERSION = "2"
 CONTIG_NAMES: tuple[str, str] = ("demo1", "demo2")
 FASTA_LINE_WIDTH = 60
 END_MARGIN = 300  # no variants (and not confident) within this many bp of a contig end
@@ -77,11 +83,15 @@ class DemoSample:
     indication: str
     units: int
     seed_offset: int
+    # Planted runs of homozygosity: (contig index, start, end) as fractions of the contig's
+    # length; both haplotypes carry the same alleles there, so every planted variant inside is
+    # hom-alt (as in an uniparental isodisomy or an autozygous segment).
+    roh: tuple[tuple[int, float, float], ...] = ()
 
 
 DEFAULT_SAMPLES: tuple[DemoSample, ...] = (
     DemoSample("DEMO001", "acute", "female", "demo: synthetic genome", 2, 1),
-    DemoSample("DEMO002", "routine", "male", "demo: synthetic genome", 1, 2),
+    DemoSample("DEMO002", "routine", "male", "demo: synthetic genome", 1, 2, ((1, 0.2, 0.8),)),
 )
 
 
@@ -95,6 +105,7 @@ class DemoData:
     units_tsv: Path
     truth: dict[str, Path]
     confident_bed: Path
+    roh: dict[str, Path]  # sample_id -> BED of its planted runs of homozygosity (maybe empty)
 
 
 @dataclass(frozen=True)
@@ -368,6 +379,17 @@ def _plant_variants(
     return variants
 
 
+def _autozygous(
+    variants: Sequence[_Variant], segments: Sequence[tuple[int, int, int]]
+) -> list[_Variant]:
+    """`variants` with those inside a planted ROH segment made hom-alt."""
+
+    def inside(v: _Variant) -> bool:
+        return any(ci == v.contig and start <= v.pos0 < end for ci, start, end in segments)
+
+    return [replace(v, haps=(True, True)) if inside(v) else v for v in variants]
+
+
 def _haplotypes(
     contigs: Sequence[NDArray[np.uint8]], variants: Sequence[_Variant]
 ) -> list[list[NDArray[np.uint8]]]:
@@ -563,6 +585,7 @@ def demo_paths(outdir: Path, samples: Sequence[DemoSample] = DEFAULT_SAMPLES) ->
         units_tsv=outdir / "units.tsv",
         truth={s.sample_id: outdir / "truth" / f"{s.sample_id}.truth.vcf.gz" for s in samples},
         confident_bed=outdir / "truth" / "confident.bed",
+        roh={s.sample_id: outdir / "truth" / f"{s.sample_id}.roh.bed" for s in samples},
     )
 
 
@@ -591,6 +614,10 @@ def generate_demo(
         raise ValueError("sample ids must be unique")
     if any(s.units < 1 for s in samples):
         raise ValueError("every sample needs at least one unit")
+    for s in samples:
+        for ci, start, end in s.roh:
+            if not (0 <= ci < len(CONTIG_NAMES) and 0 <= start < end <= 1):
+                raise ValueError(f"{s.sample_id}: ROH ({ci}, {start}, {end}) is not on a contig")
 
     outdir = Path(outdir)
     names = list(CONTIG_NAMES)
@@ -615,7 +642,14 @@ def generate_demo(
     unit_rows: list[str] = []
     n_pairs_total = round(coverage * genome_length / (2 * read_length))
     for sample in samples:
-        variants = _plant_variants(_rng(seed, sample.seed_offset, 1), contigs, masks)
+        roh = [(ci, round(a * lengths[ci]), round(b * lengths[ci])) for ci, a, b in sample.roh]
+        variants = _autozygous(
+            _plant_variants(_rng(seed, sample.seed_offset, 1), contigs, masks), roh
+        )
+        _write_text(
+            outdir / "truth" / f"{sample.sample_id}.roh.bed",
+            _bed_text([(names[ci], start, end) for ci, start, end in roh]),
+        )
         vcf = outdir / "truth" / f"{sample.sample_id}.truth.vcf.gz"
         _write_truth_vcf(vcf, sample.sample_id, names, lengths, variants)
         truth[sample.sample_id] = vcf
@@ -661,4 +695,4 @@ def generate_demo(
         units_tsv,
         "sample_id\tunit_id\tfq1\tfq2\tplatform\tlibrary\n" + "".join(r + "\n" for r in unit_rows),
     )
-    return DemoData(outdir, reference, samples_tsv, units_tsv, truth, confident_bed)
+    return demo_paths(outdir, samples)

@@ -147,6 +147,7 @@ GROUPS: tuple[Entry, ...] = (
         "regions (a pass over the reference) with the reference preparation",
     ),
     Entry("panel_variants", "vcf"),
+    Entry("roh", "vcf"),
     Entry("coverage_regions", "reference"),
 )
 

@@ -46,6 +46,7 @@ WGS_INPUT_MB: dict[str, float] = {
     "coverage_regions": 3.1 * GB,  # the reference (a pass over its bases)
     "qc_metrics": 0.2 * GB,  # the VCF (and the QC text files)
     "panel_variants": 0.2 * GB + 3.1 * GB,  # VCF + reference (bcftools csq)
+    "roh": 0.2 * GB,  # the VCF (bcftools roh)
 }
 # The measured runs used a ~1 Mb reference: alignment and calling on a 3.1 Gb genome touch
 # more memory per read (index, caches), and a request that is too short gets the job killed.

@@ -67,12 +67,67 @@ def test_demo_samples_pass_the_qc_gate_and_get_a_report(
     # The demo's own, documented threshold set (resources/demo/config.yaml), every metric passes
     # or is not assessable (no sex chromosomes in the synthetic genome).
     assert report["analysis"]["type"] == "demo_synthetic"
-    assert report["qc"]["status"] == "pass", report["qc"]["verdict"]
     assert report["answer"]["category"] == "variants for interpretation"
     assert report["panel"]["id"] == "DEMO-SYNTH"
     for ext in ("html", "pdf", "fhir.json"):
         assert (run_dir / "results" / "report" / f"{sample}.{ext}").stat().st_size > 1000
-    assert f"{sample}    QC pass; variants for interpretation" in stdout
+    warned = [m["id"] for m in report["qc"]["metrics"] if m["status"] == "warn"]
+    if demo_paths(run_dir / "demo").roh[sample].read_text():
+        # DEMO002's planted run of homozygosity (a quarter of its genome, every variant in it
+        # hom-alt) lowers its het/hom-alt ratio below the warning limit, as an isodisomy does.
+        assert report["qc"]["status"] == "warn" and warned == ["het_hom_ratio"]
+        assert f"{sample}    QC pass with warnings (het_hom_ratio)" in stdout
+    else:
+        assert report["qc"]["status"] == "pass", report["qc"]["verdict"]
+        assert f"{sample}    QC pass; variants for interpretation" in stdout
+
+
+@pytest.mark.parametrize("sample", [s.sample_id for s in DEFAULT_SAMPLES])
+def test_demo_runs_of_homozygosity_match_the_planted_ones(
+    demo_run: tuple[Path, str], sample: str
+) -> None:
+    """bcftools roh finds DEMO002's planted 60 kb run of homozygosity (within the distance to
+    the nearest heterozygous variant outside it) with a UPD hint in the summary, the MultiQC
+    table, the report and its FHIR bundle; DEMO001 (none planted) has none."""
+    import json
+
+    run_dir, stdout = demo_run
+    planted = [
+        (c, int(s), int(e))
+        for c, s, e in (
+            line.split("\t")
+            for line in demo_paths(run_dir / "demo").roh[sample].read_text().splitlines()
+        )
+    ]
+    summary = json.loads((run_dir / "results" / "roh" / f"{sample}.roh.json").read_text())
+    found = [(s["contig"], s["start"] - 1, s["end"]) for s in summary["segments"]]
+    assert len(found) == len(planted)
+    for (contig, start, end), (f_contig, f_start, f_end) in zip(planted, found, strict=True):
+        assert f_contig == contig
+        # bcftools roh ends a segment at the last hom-alt marker before a het one: within
+        # ~5 kb of the planted ends at the demo's variant density (one in ~1 kb)
+        assert abs(f_start - start) < 5000 and abs(f_end - end) < 5000, (found, planted)
+    report = json.loads((run_dir / "results" / "report" / f"{sample}.json").read_text())
+    fhir = json.loads((run_dir / "results" / "report" / f"{sample}.fhir.json").read_text())
+    roh_obs = [
+        e["resource"]
+        for e in fhir["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "roh"
+    ]
+    mqc = (run_dir / "results" / "qc" / "roh_mqc.tsv").read_text()
+    html = (run_dir / "results" / "report" / f"{sample}.html").read_text()
+    if planted:
+        assert summary["hints"] == [f"upd:{planted[0][0]}"]
+        assert report["roh"]["hints"] == summary["hints"]
+        assert "consider uniparental isodisomy" in html
+        assert [c["valueString"] for c in roh_obs[0]["component"]] == summary["hints"]
+        assert f"{sample}\t1\t" in mqc and "upd:" in mqc
+    else:
+        assert summary["hints"] == [] and report["roh"]["total"]["segments"] == 0
+        assert "No ROH pattern suggesting" in html
+        assert roh_obs[0]["valueQuantity"]["value"] == 0
+        assert f"{sample}\t0\t0.000\t0.00\t0.0\tnone" in mqc
 
 
 def test_demo_deposits_into_the_embedded_database(demo_run: tuple[Path, str]) -> None:

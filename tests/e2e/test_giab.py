@@ -153,6 +153,25 @@ def test_qc_outputs(run2: Path) -> None:
     assert "bwa: 0.7.17" in versions and "bcftools: '1.16'" in versions
 
 
+def test_no_run_of_homozygosity_in_na12878(run2: Path) -> None:
+    """NA12878 is outbred: bcftools roh finds no segment among the slice's PASS SNVs (its log
+    shows how many it weighed), so the summary has no hint and the MultiQC table says none."""
+    import json
+    import re
+
+    log = (run2 / "logs" / "roh" / f"{SAMPLE}.log").read_text()
+    processed = int(re.search(r"Number of lines total/processed: \d+/(\d+)", log).group(1))
+    assert processed >= 150, log  # ~200 PASS SNVs over the covered 100 kb
+    raw = (run2 / "results" / "roh" / f"{SAMPLE}.roh.txt").read_text()
+    assert "bcftools roh" in raw and not [x for x in raw.splitlines() if x.startswith("RG")]
+    summary = json.loads((run2 / "results" / "roh" / f"{SAMPLE}.roh.json").read_text())
+    assert summary["hints"] == [] and summary["total"]["segments"] == 0
+    assert (
+        f"{SAMPLE}\t0\t0.000\t0.00\t0.0\tnone"
+        in (run2 / "results" / "qc" / "roh_mqc.tsv").read_text()
+    )
+
+
 def test_intermediates_removed(run2: Path) -> None:
     assert not list((run2 / "results").glob("trimmed/**/*.fastq.gz"))
     assert not list((run2 / "results").glob("align/**/*.bam"))

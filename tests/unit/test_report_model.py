@@ -35,6 +35,7 @@ from helgenom.report.panels import (
 )
 from helgenom.report.render import render_html
 from helgenom.report.variants import parse_bcsq, zygosity
+from helgenom.roh import RohSettings, Segment, summarise_roh
 
 BASE = {"samples": "s", "units": "u", "reference": {"fasta": "r.fa", "build": "test"}}
 SAMPLE = {
@@ -73,6 +74,9 @@ def _vcf(path: Path, records: list[tuple[int, str, str, tuple, str, str | None]]
                 record.info["BCSQ"] = bcsq
             out.write(record)
     return path
+
+
+ROH_SETTINGS = RohSettings(1000, 10, 5000, 0.02, 0.4)
 
 
 @pytest.fixture
@@ -120,6 +124,9 @@ def inputs(tmp_path: Path) -> dict:
         "panel_vcf": vcf,
         "versions_yaml": versions,
         "reference_dict": ref_dict,
+        "roh": summarise_roh(
+            "S1", [Segment("c1", 1001, 9000, 120, 60.0)], {"c1": (10_000, 10_000)}, ROH_SETTINGS
+        ),
     }
 
 
@@ -129,6 +136,24 @@ def _build(inputs: dict, **changes: object) -> dict:
     thresholds = inputs["config"]["qc"]["thresholds"]["wgs_germline"]
     result = gate(metrics, "wgs_germline", thresholds, changes.pop("overrides", []), "female")
     return build_report(**(inputs | {"metrics": metrics, "gate": result}))
+
+
+def test_runs_of_homozygosity_in_report_and_fhir_withheld_on_qc_failure(inputs: dict) -> None:
+    report = _build(inputs)
+    assert report["roh"]["hints"] == ["upd:c1"]
+    assert report["roh"]["total"]["roh_bases"] == 8000
+    bundle = build_bundle(report)
+    roh = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "roh"
+    ]
+    assert len(roh) == 1
+    assert roh[0]["valueQuantity"]["value"] == 80.0
+    assert [c["valueString"] for c in roh[0]["component"]] == ["upd:c1"]
+    failed = _build(inputs, values={"mean_coverage": 10.0})
+    assert failed["roh"] is None and failed["variants_withheld"]
 
 
 def test_panel_coverage_from_quantized_runs(inputs: dict) -> None:

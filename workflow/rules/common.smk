@@ -191,6 +191,7 @@ def multiqc_inputs(wildcards=None):
     files = [path for sample in SAMPLES for path in sample_qc_files(sample)]
     files.append("results/qc/coverage_mqc.tsv")
     files.append("results/qc/qc_gate_mqc.yaml")  # the QC gate (qc.smk)
+    files.append("results/qc/roh_mqc.tsv")  # runs of homozygosity (roh.smk)
     if VALIDATION:
         files.append("results/qc/validation_mqc.tsv")
     return files
@@ -207,6 +208,7 @@ def final_outputs():
         ]
         if GVCF:
             out += [f"results/gvcf/{sample}.g.vcf.gz", f"results/gvcf/{sample}.g.vcf.gz.tbi"]
+        out.append(f"results/roh/{sample}.roh.json")
         if sample in VALIDATION:
             out += [f"results/validation/{sample}.tsv", f"results/validation/{sample}.json"]
     out += ["results/qc/multiqc/multiqc_report.html", "results/versions.yaml"]

@@ -59,6 +59,7 @@ rule report_json:
         vcf="results/panel/{sample}.vcf.gz",
         versions="results/versions.yaml",
         bed=panel_bed,
+        roh="results/roh/{sample}.roh.json",
         **reference_files(),
     output:
         "results/report/{sample}.json",
@@ -94,6 +95,7 @@ rule report_json:
             panel_vcf=input.vcf,
             versions_yaml=input.versions,
             reference_dict=input.dict,
+            roh=read_json(input.roh),
         )
         write_report(report, output[0])
         Path(log[0]).write_text(f"{report['report_id']}: {report['answer']['category']}\n")

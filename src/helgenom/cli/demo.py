@@ -44,7 +44,9 @@ def _demo_database() -> Callable[..., Any] | None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the synthetic demo data (once) and run the whole pipeline on it."""
-    from helgenom.demo import demo_paths, generate_demo
+    from helgenom.demo import DEMO_DATA_VERSION, demo_paths, generate_demo
+    from helgenom.qc.coverage import read_bed_intervals
+    from helgenom.roh import compare_roh
     from helgenom.truth import compare
 
     embedded_database = None if args.no_export else _demo_database()
@@ -52,12 +54,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 1
     workdir = Path(args.directory).resolve()
     marker = workdir / "demo" / ".complete"
-    if marker.exists():
+    if marker.exists() and marker.read_text().strip() == DEMO_DATA_VERSION:
         data = demo_paths(workdir / "demo")  # generated before: keep the files (and mtimes)
     else:
         print(f"helgenom demo: generating synthetic data in {workdir / 'demo'}", flush=True)
         data = generate_demo(workdir / "demo")
-        marker.write_text("ok\n")
+        marker.write_text(f"{DEMO_DATA_VERSION}\n")
     configs = [str(REPO / "config.yaml"), str(DEMO_CONFIG)]
     if embedded_database is None:
         status = _run_demo(workdir, configs, args.cores)
@@ -99,6 +101,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 f"{sample:10} {kind:6} {c.tp:5} {c.fp:5} {c.fn:5} {c.recall:7.3f} "
                 f"{c.precision:9.3f}"
             )
+    print("\nhelgenom demo: runs of homozygosity, planted vs found (results/roh/<sample>.roh.json)")
+    print(f"{'sample':10} {'planted':>10} {'found':>10} {'recall':>7} {'precision':>9}  hints")
+    for sample in data.truth:
+        planted = read_bed_intervals(data.roh[sample])
+        summary = json.loads((workdir / "results" / "roh" / f"{sample}.roh.json").read_text())
+        recall, precision = compare_roh(planted, summary["segments"])
+        print(
+            f"{sample:10} {sum(e - s for _, s, e in planted):>7} bp "
+            f"{summary['total']['roh_bases']:>7} bp {_ratio(recall):>7} {_ratio(precision):>9}  "
+            f"{', '.join(summary['hints']) or 'none'}"
+        )
     print("\nhelgenom demo: QC gate and clinical report (results/report/<sample>.pdf/.html/...)")
     for sample in data.truth:
         report = workdir / "results" / "report" / f"{sample}.json"
@@ -121,6 +134,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     outputs = "cram/, vcf/, qc/multiqc/multiqc_report.html, report/, export/"
     print(f"\nOutputs: {workdir / 'results'} ({outputs})")
     return 0
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _run_demo(

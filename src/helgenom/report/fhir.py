@@ -314,6 +314,28 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
         resource = observation(None, _cc(LOCAL, f"qc-{metric['id']}", metric["label"]), **fields)
         results.append({"reference": add("Observation", f"qc-{metric['id']}", resource)})
 
+    roh = report.get("roh")
+    if roh is not None:
+        # Runs of homozygosity: a local code (LOINC has none); the share of the autosomes in
+        # ROH, the hints as components, the interpretation as the note.
+        resource = observation(
+            None,
+            _cc(LOCAL, "roh", "Runs of homozygosity"),
+            specimen=specimen_ref,
+            valueQuantity={
+                "value": round(100 * roh["total"]["fraction"], 2),
+                "system": UCUM,
+                "code": "%",
+            },
+            note=[{"text": roh["interpretation"]}],
+        )
+        if roh["hints"]:  # FHIR allows no empty list
+            resource["component"] = [
+                _component(_cc(LOCAL, "roh-hint", "ROH hint"), valueString=hint)
+                for hint in roh["hints"]
+            ]
+        results.append({"reference": add("Observation", "roh", resource)})
+
     diagnostic: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
         "meta": {"profile": [f"{IG}/genomics-report"]},

@@ -31,7 +31,7 @@ from helgenom.report.panels import Panel
 from helgenom.report.variants import read_panel_variants, vcf_is_annotated
 
 SCHEMA = package_path("schemas", "report.schema.json")
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: runs of homozygosity (roh)
 QC_FAILURE = "QC failure"
 FOR_INTERPRETATION = "variants for interpretation"
 NO_FINDINGS = "no findings in panel"
@@ -150,8 +150,10 @@ def build_report(
     panel_vcf: str | Path,
     versions_yaml: str | Path,
     reference_dict: str | Path,
+    roh: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The report model of one sample (see the module docstring)."""
+    """The report model of one sample (see the module docstring); `roh`: the sample's runs of
+    homozygosity (helgenom.roh.summarise_roh)."""
     intervals = panel.intervals()
     genes = panel_coverage(intervals, quantized_bed)
     min_depth = int(config.get("report", {}).get("min_depth", 20))
@@ -162,8 +164,12 @@ def build_report(
     tools = yaml.safe_load(Path(versions_yaml).read_text()) or {}
     analysis = config["qc"]["analysis"]
     limitations = [
-        "Small variants (SNVs and indels) only: copy-number, structural and repeat-expansion "
-        "variants are not assessed.",
+        "Small variants (SNVs and indels) and runs of homozygosity only: copy-number, "
+        "structural and repeat-expansion variants are not assessed.",
+        "Runs of homozygosity are hints, not diagnoses: uniparental disomy with ROH "
+        "(isodisomy) is seen, heterodisomy is not; segments are counted from "
+        f"{roh['settings']['min_length']:,} bp (allele frequencies: "
+        f"{roh['settings']['allele_frequencies']}).",
         "Variants are listed without population-frequency or clinical-significance filtering; "
         "their interpretation is not part of this technical report.",
         f"Coverage counts reads as mosdepth --fast-mode does (duplicates, secondary, "
@@ -210,6 +216,9 @@ def build_report(
                 "variants": metrics.get("variants"),
             },
         },
+        "roh": None
+        if withheld
+        else {k: roh[k] for k in ("hints", "interpretation", "settings", "total", "chromosomes")},
         "panel": {
             **panel.as_dict(),
             "min_depth": min_depth,
