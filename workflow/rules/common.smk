@@ -225,7 +225,7 @@ EXPORT = config["export"]["enabled"]
 def export_inputs(wildcards):
     """What a sample's deposit holds (helgenom.export.provenance.standard_files), so the
     export waits for all of it: CRAM, VCF, gVCF, per-sample QC, the QC gate, the report
-    renderings."""
+    renderings, the runs of homozygosity."""
     sample = wildcards.sample
     files = {
         "gate": f"results/qc/gate/{sample}.json",
@@ -236,6 +236,7 @@ def export_inputs(wildcards):
         "tbi": f"results/vcf/{sample}.vcf.gz.tbi",
         "metrics": f"results/qc/gate/{sample}.metrics.json",
         "qc": sample_qc_files(sample),
+        "roh": [f"results/roh/{sample}.roh.txt", f"results/roh/{sample}.roh.json"],
     }
     if GVCF:
         files["gvcf"] = f"results/gvcf/{sample}.g.vcf.gz"

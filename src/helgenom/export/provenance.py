@@ -27,9 +27,9 @@ NOT_PARAMETERS = ("export", "site")
 def standard_files(results: str | Path, sample_id: str) -> dict[str, Path]:
     """The outputs of one sample under a run's results/ folder, by manifest key.
 
-    CRAM, VCF and their indexes must exist; the gVCF, per-sample QC metrics and report
-    renderings are added when present. The run's MultiQC report is not: it covers every
-    sample of the run, and a deposit holds one sample's data only.
+    CRAM, VCF and their indexes must exist; the gVCF, per-sample QC metrics, runs of
+    homozygosity and report renderings are added when present. The run's MultiQC report is
+    not: it covers every sample of the run, and a deposit holds one sample's data only.
     """
     results = Path(results)
     files = {
@@ -52,6 +52,8 @@ def standard_files(results: str | Path, sample_id: str) -> dict[str, Path]:
         "qc_bcftools_stats": results / "qc" / "bcftools" / f"{sample_id}.stats.txt",
         "qc_gate_result": results / "qc" / "gate" / f"{sample_id}.json",
         "qc_gate_metrics": results / "qc" / "gate" / f"{sample_id}.metrics.json",
+        "roh_segments": results / "roh" / f"{sample_id}.roh.txt",
+        "roh_summary": results / "roh" / f"{sample_id}.roh.json",
     }
     files.update({key: path for key, path in optional.items() if path.is_file()})
     if ("gvcf" in files) != ("gvcf_tbi" in files):
