@@ -6,7 +6,7 @@
 #      worker, the tests of each Slurm test cluster one after the other on one worker):
 #      tests/slurm (started first), tests/e2e, services/genomedb/tests/service, tests/workflow.
 # It starts the services those need and stops them again on exit, also when tests fail: the
-# single-host Slurm test cluster (scripts/slurm/start.sh) and the two-site bed
+# single-host Slurm test cluster (scripts/slurm/start.sh) and the two-site beds
 # (scripts/slurm/twosite.sh) for tests/slurm, a private PostgreSQL (scripts/genomedb/pg_start.sh)
 # for the genome database's tests.
 #
@@ -16,8 +16,8 @@
 #
 # HELGENOM_NO_SLURM=1 skips starting the clusters (their tests then skip), HELGENOM_NO_PG=1
 # PostgreSQL (its tests then skip). HELGENOM_TEST_WORKERS: parallel workers of step 2 (default
-# 5: one per Slurm cluster (the main cluster, the two-site bed, the priority test's cluster),
-# whose tests mostly wait for their jobs, and two that compute).
+# 6: one per Slurm cluster (the main cluster, the two two-site beds, the priority test's
+# cluster), whose tests mostly wait for their jobs, and two that compute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -69,30 +69,37 @@ wants workflow && PATHS+=(tests/workflow)
 STOP=()
 cleanup() {
   local cmd
-  # shellcheck disable=SC2086 # each entry is a script and its arguments
-  for cmd in "${STOP[@]}"; do bash $cmd || true; done
+  # shellcheck disable=SC2086 # each entry is a command and its arguments
+  for cmd in "${STOP[@]}"; do $cmd || true; done
 }
 trap cleanup EXIT
 
 if wants slurm && [ "${HELGENOM_NO_SLURM:-0}" != 1 ]; then
-  STOP+=(scripts/slurm/stop.sh)
+  STOP+=("bash scripts/slurm/stop.sh")
   bash scripts/slurm/start.sh
-  # The two-site test bed (computerome + genomedk) of the failover tests, next to it.
-  STOP+=("scripts/slurm/twosite.sh stop")
-  bash scripts/slurm/twosite.sh start
+  # The two-site test beds of the failover tests, next to it: the first (computerome, genomedk,
+  # abacus) and the second (computerome, genomedk; HELGENOM_TWOSITE_BED=b), started side by side.
+  STOP+=("bash scripts/slurm/twosite.sh stop"
+         "env HELGENOM_TWOSITE_BED=b bash scripts/slurm/twosite.sh stop")
+  bash scripts/slurm/twosite.sh start &
+  bed_a=$!
+  HELGENOM_TWOSITE_BED=b bash scripts/slurm/twosite.sh start computerome genomedk &
+  bed_b=$!
+  wait "$bed_a"
+  wait "$bed_b"
   # The cluster is up: its tests must run, not skip.
   export HELGENOM_SLURM_REQUIRED=1
 fi
 
 if { wants e2e || wants workflow; } && [ "${HELGENOM_NO_PG:-0}" != 1 ]; then
-  STOP+=(scripts/genomedb/pg_stop.sh)
+  STOP+=("bash scripts/genomedb/pg_stop.sh")
   bash scripts/genomedb/pg_start.sh
   # PostgreSQL is up: the genome database's PostgreSQL tests must run, not skip.
   export HELGENOM_PG_REQUIRED=1
 fi
 
 SECONDS=0
-run_pytest -n "${HELGENOM_TEST_WORKERS:-5}" --dist loadgroup --durations=15 "${PATHS[@]}" "$@" ||
+run_pytest -n "${HELGENOM_TEST_WORKERS:-6}" --dist loadgroup --durations=15 "${PATHS[@]}" "$@" ||
   status=$?
 echo "test.sh: ${PATHS[*]}: ${SECONDS}s"
 exit "$status"

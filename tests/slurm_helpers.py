@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +28,8 @@ FAST_POLLING = (
     "--max-status-checks-per-second", "2",
     "--latency-wait", "10",
 )  # fmt: skip
+# The watchdog of `helgenom run/failover` in the failover tests: quick to notice an outage.
+WATCHDOG_ARGS = ("--watchdog-interval", "2", "--watchdog-grace", "6", "--record-every", "2")
 
 
 def cluster_up() -> bool:
@@ -94,18 +99,19 @@ class BedSite:
 
     name: str
     exports: dict[str, str]  # what `twosite.sh env NAME` exports
+    bed: str = "a"  # which bed (twosite.sh's HELGENOM_TWOSITE_BED)
 
     @classmethod
-    def load(cls, name: str) -> BedSite:
+    def load(cls, name: str, bed: str = "a") -> BedSite:
         out = subprocess.run(
             ["bash", str(TWOSITE), "env", name],
-            capture_output=True, text=True, check=True, timeout=30,
+            capture_output=True, text=True, check=True, timeout=30, env=bed_env(bed),
         ).stdout  # fmt: skip
         exports = {}
         for line in out.splitlines():
             key, _, value = line.removeprefix("export ").partition("=")
             exports[key] = value
-        return cls(name, exports)
+        return cls(name, exports, bed)
 
     @property
     def slurm_conf(self) -> Path:
@@ -169,7 +175,7 @@ class BedSite:
         """Start what of the site is down (twosite.sh start is idempotent), empty its queue."""
         start = subprocess.run(
             ["bash", str(TWOSITE), "start", self.name],
-            capture_output=True, text=True, timeout=180, check=False,
+            capture_output=True, text=True, timeout=180, check=False, env=bed_env(self.bed),
         )  # fmt: skip
         assert start.returncode == 0, f"restarting {self.name} failed:\n{start.stderr[-3000:]}"
         user = subprocess.run(["id", "-un"], capture_output=True, text=True, timeout=5).stdout
@@ -200,14 +206,19 @@ def _bed_not_up(message: str) -> None:
     pytest.skip(message)
 
 
-def bed_site(name: str) -> BedSite:
-    """A site of the test bed (scripts/slurm/twosite.sh), up and healthy.
+def bed_env(bed: str) -> dict[str, str]:
+    """This process's environment with twosite.sh's bed set to `bed` ("a" or "b")."""
+    return {**os.environ, "HELGENOM_TWOSITE_BED": bed}
+
+
+def bed_site(name: str, bed: str = "a") -> BedSite:
+    """A site of a test bed (scripts/slurm/twosite.sh), up and healthy.
 
     Skips when it is down (fails under HELGENOM_SLURM_REQUIRED=1 or CI)."""
-    hint = f"(start it with: bash {TWOSITE.relative_to(REPO)} start)"
+    hint = f"(start it with: HELGENOM_TWOSITE_BED={bed} bash {TWOSITE.relative_to(REPO)} start)"
     if shutil.which("scontrol") is None:
         _bed_not_up(f"Slurm client tools not installed {hint}")
-    site = BedSite.load(name)
+    site = BedSite.load(name, bed)
     if not site.slurm_conf.exists():
         _bed_not_up(f"no test bed config for {name} at {site.slurm_conf} {hint}")
     health = site.health()
@@ -216,11 +227,53 @@ def bed_site(name: str) -> BedSite:
     return site
 
 
-@pytest.fixture(scope="session")
-def two_sites() -> dict[str, BedSite]:
+@pytest.fixture(scope="module")
+def two_sites(request: pytest.FixtureRequest) -> dict[str, BedSite]:
     """The two-site test bed, by site name ("computerome", "genomedk"); both up and healthy.
 
-    Skips when the bed is down (fails under HELGENOM_SLURM_REQUIRED=1 or CI). Tests that take
-    a site down call `site.restart()` afterwards, so that the next tests find it up.
+    The bed is the test module's `TWOSITE_BED` ("a" unless it says "b"): the modules on one
+    bed share one xdist group (they run one after the other on one worker), the two beds' groups
+    run at the same time. Skips when the bed is down (fails under HELGENOM_SLURM_REQUIRED=1 or
+    CI). Tests that take a site down call `site.restart()` afterwards, so that the next tests
+    find it up.
     """
-    return {name: bed_site(name) for name in TWO_SITES}
+    bed = getattr(request.module, "TWOSITE_BED", "a")
+    return {name: bed_site(name, bed) for name in TWO_SITES}
+
+
+# --- Runs on a bed's sites (the failover drills) -------------------------------------
+
+
+def site_env(site: BedSite, db_url: str, **extra: str) -> dict[str, str]:
+    return site.env(
+        HELGENOM_SLURM_ACCOUNT=ACCOUNTS[site.name],
+        HELGENOM_GENOMEDB_URL=db_url,
+        **{f"HELGENOM_{site.name.upper()}_SLURM_CONF": str(site.slurm_conf)},
+        **extra,
+    )
+
+
+def helgenom_process(*args: str, env: dict[str, str], **kwargs: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "helgenom", *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs,
+    )  # fmt: skip
+
+
+def stop_when(proc: subprocess.Popen[str], ready: Path, what: str) -> str:
+    """Ctrl-C the `helgenom run/failover` process `proc` once `ready` exists (the operator
+    stops the run on a site); its stderr."""
+    deadline = time.monotonic() + 900
+    while not ready.exists():
+        assert proc.poll() is None, f"the run ended before {what}:\n{proc.communicate()[1]}"
+        assert time.monotonic() < deadline, f"no {what}"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode != 0, f"the run finished before it was stopped:\n{err[-3000:]}"
+    return err
+
+
+def vcf_records(path: Path) -> list[str]:
+    with gzip.open(path, "rt") as handle:
+        return [line for line in handle if not line.startswith("#")]

@@ -32,12 +32,26 @@
 # and sharing halves the startup time (MariaDB's first start is the slowest step). A real pair
 # of sites shares neither; that difference does not matter to what the bed is for.
 # Accounts, QoS and partitions are those of the main cluster (start.sh).
+#
+# A second bed (HELGENOM_TWOSITE_BED=b: state under /var/tmp/helgenom-twosite-b, port base
+# 6950, MariaDB port 3318) holds the same sites once more, independent of the first, so that
+# the slowest failover drill runs at the same time as the others (scripts/test.sh starts its
+# computerome and genomedk; tests pick a bed with the same variable, tests/slurm_helpers.py).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=${HELGENOM_TWOSITE_DIR:-/var/tmp/helgenom-twosite}
-PORT_BASE=${HELGENOM_TWOSITE_PORT_BASE:-6910}
-MARIADB_PORT=${HELGENOM_TWOSITE_MARIADB_PORT:-3317}
+# Beds: "a" (the default) and "b", a second bed of the same sites with its own state dir,
+# ports and shared services, so that two groups of failover tests run at the same time.
+BED=${HELGENOM_TWOSITE_BED:-a}
+case $BED in
+  a) DEFAULT_ROOT=/var/tmp/helgenom-twosite DEFAULT_PORT_BASE=6910 DEFAULT_MARIADB_PORT=3317 ;;
+  b) DEFAULT_ROOT=/var/tmp/helgenom-twosite-b DEFAULT_PORT_BASE=6950 DEFAULT_MARIADB_PORT=3318 ;;
+  *) printf 'helgenom-twosite: ERROR: unknown bed %s (HELGENOM_TWOSITE_BED: a or b)\n' "$BED" >&2
+     exit 1 ;;
+esac
+ROOT=${HELGENOM_TWOSITE_DIR:-$DEFAULT_ROOT}
+PORT_BASE=${HELGENOM_TWOSITE_PORT_BASE:-$DEFAULT_PORT_BASE}
+MARIADB_PORT=${HELGENOM_TWOSITE_MARIADB_PORT:-$DEFAULT_MARIADB_PORT}
 SITES=(computerome genomedk abacus)
 declare -A SITE_INDEX=([computerome]=0 [genomedk]=1 [abacus]=2)
 declare -A FIRST_JOB=([computerome]=100000 [genomedk]=200000 [abacus]=300000)
@@ -173,7 +187,7 @@ case ${1:-} in
     "cmd_$command" "$@"
     ;;
   -h | --help)
-    sed -n '2,34p' "$0"
+    sed -n '2,39p' "$0"
     ;;
   *) die "usage: twosite.sh start [SITE...] | stop [--purge] | status | env [SITE] | pids SITE" ;;
 esac

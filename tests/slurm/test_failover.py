@@ -5,12 +5,12 @@ its job processes, as in a node outage) are killed by pid while a job writes; th
 ends the run naming the site; the run is failed over from replicas of its run directory (with
 and without .snakemake/) to the passive site (GenomeDK) and completes there with the results
 of an uninterrupted run, the acute sample first, each sample deposited once; the primary,
-back up, can no longer write into the run. Then failing back, on small data."""
+back up, can no longer write into the run.
+Failing back: tests/slurm/test_failback.py."""
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import json
 import os
@@ -32,7 +32,16 @@ from genomedb.service import embedded_database
 from helgenom import failover, rundir
 from helgenom.runs import snakemake_command
 from helgenom.testing import GIAB_UNIT, write_run_dir
-from slurm_helpers import ACCOUNTS, FAST_POLLING, BedSite, two_sites  # noqa: F401
+from slurm_helpers import (  # noqa: F401 (two_sites: the fixture)
+    ACCOUNTS,
+    FAST_POLLING,
+    WATCHDOG_ARGS,
+    BedSite,
+    helgenom_process,
+    site_env,
+    two_sites,
+    vcf_records,
+)
 from workflow_helpers import snakemake
 
 # One worker runs the tests on the two-site test bed (scripts/slurm/twosite.sh) one by one:
@@ -40,7 +49,6 @@ from workflow_helpers import snakemake
 XDIST_GROUP = "slurm-twosite"
 
 ACUTE, ROUTINE = "GIAB-A", "GIAB-R"
-WATCHDOG = ["--watchdog-interval", "2", "--watchdog-grace", "6", "--record-every", "2"]
 
 
 def _write_run(run_dir: Path, giab: Path, overrides: Path | None = None) -> None:
@@ -94,11 +102,6 @@ def baseline(giab: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
-def _vcf_records(path: Path) -> list[str]:
-    with gzip.open(path, "rt") as handle:
-        return [line for line in handle if not line.startswith("#")]
-
-
 def _cram_content(run_dir: Path, sample: str) -> str:
     """SHA-256 over the CRAM's records (the content; the header's @PG lines name threads)."""
     digest = hashlib.sha256()
@@ -116,22 +119,6 @@ def _report_content(run_dir: Path, sample: str) -> dict[str, Any]:
     # Not compared: ids and times, the sample's received time (the run's start) and the
     # method (its parameters name the site).
     return {k: report[k] for k in ("answer", "qc", "panel", "variants", "variants_withheld")}
-
-
-def _site_env(site: BedSite, db_url: str, **extra: str) -> dict[str, str]:
-    return site.env(
-        HELGENOM_SLURM_ACCOUNT=ACCOUNTS[site.name],
-        HELGENOM_GENOMEDB_URL=db_url,
-        **{f"HELGENOM_{site.name.upper()}_SLURM_CONF": str(site.slurm_conf)},
-        **extra,
-    )
-
-
-def _helgenom(*args: str, env: dict[str, str], **kwargs: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "helgenom", *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs,
-    )  # fmt: skip
 
 
 def _kill_site(site: BedSite) -> None:
@@ -208,9 +195,9 @@ def killed_primary(
         config = yaml.safe_load((run_dir / "config.yaml").read_text())
         config["export"] = export
         (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
-        env = _site_env(primary, db.url)
-        run = _helgenom(
-            "run", "--site", "computerome", "--directory", str(run_dir), *WATCHDOG,
+        env = site_env(primary, db.url)
+        run = helgenom_process(
+            "run", "--site", "computerome", "--directory", str(run_dir), *WATCHDOG_ARGS,
             "--", *FAST_POLLING, "--jobs", "4", env=env,
         )  # fmt: skip
         try:
@@ -233,7 +220,7 @@ def killed_primary(
             args = ["--directory", str(run_dir), "--to", str(root / name)]
             if not with_metadata:
                 args.append("--without-snakemake-metadata")
-            rep = _helgenom("replicate", *args, env=env)
+            rep = helgenom_process("replicate", *args, env=env)
             out, err = rep.communicate(timeout=300)
             assert rep.returncode == 0, out + err
             replicas[name] = root / name
@@ -288,10 +275,10 @@ def test_failover_completes_on_the_passive_site_like_an_uninterrupted_run(
         config["export"]["token_file"] = str(db.token_file)
         config["export"]["db_public_key"] = str(db.public_key)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
-        proc = _helgenom(
+        proc = helgenom_process(
             "failover", "--to", "genomedk", "--directory", str(run_dir),
-            "--primary-directory", str(killed_primary["run_dir"]), *WATCHDOG,
-            "--", *FAST_POLLING, "--jobs", "1", env=_site_env(passive, db.url),
+            "--primary-directory", str(killed_primary["run_dir"]), *WATCHDOG_ARGS,
+            "--", *FAST_POLLING, "--jobs", "1", env=site_env(passive, db.url),
         )  # fmt: skip
         out, err = proc.communicate(timeout=2400)
     assert proc.returncode == 0, err[-6000:]
@@ -312,7 +299,7 @@ def test_failover_completes_on_the_passive_site_like_an_uninterrupted_run(
 
     # The results of an uninterrupted run.
     for sample in (ACUTE, ROUTINE):
-        assert _vcf_records(run_dir / f"results/vcf/{sample}.vcf.gz") == _vcf_records(
+        assert vcf_records(run_dir / f"results/vcf/{sample}.vcf.gz") == vcf_records(
             baseline / f"results/vcf/{sample}.vcf.gz"
         )
         assert _cram_content(run_dir, sample) == _cram_content(baseline, sample)
@@ -344,9 +331,9 @@ def test_a_primary_that_comes_back_cannot_write_into_the_run(
     lease = failover.take_over(replica, "genomedk", "test")
     assert failover.fence(run_dir, lease)
     before = {p: p.stat().st_mtime_ns for p in (replica / "results").rglob("*") if p.is_file()}
-    env = _site_env(primary, "http://127.0.0.1:9")
+    env = site_env(primary, "http://127.0.0.1:9")
 
-    run = _helgenom("run", "--site", "computerome", "--directory", str(run_dir), env=env)
+    run = helgenom_process("run", "--site", "computerome", "--directory", str(run_dir), env=env)
     _, err = run.communicate(timeout=300)
     fenced = "was fenced when the run was failed over to genomedk"
     assert run.returncode == 3 and fenced in err
@@ -359,100 +346,8 @@ def test_a_primary_that_comes_back_cannot_write_into_the_run(
     assert not _site_job_ids(primary)
 
     # Its replication job may not copy over the failed-over run.
-    rep = _helgenom("replicate", "--directory", str(run_dir), "--to", str(replica), env=env)
+    rep = helgenom_process("replicate", "--directory", str(run_dir), "--to", str(replica), env=env)
     _, err = rep.communicate(timeout=300)
     assert rep.returncode == 3 and fenced in err
     after = {p: p.stat().st_mtime_ns for p in (replica / "results").rglob("*") if p.is_file()}
     assert after == before
-
-
-def _stop_when(proc: subprocess.Popen[str], ready: Path, what: str) -> str:
-    """Ctrl-C the `helgenom run/failover` process `proc` once `ready` exists (the operator
-    stops the run on a site); its stderr."""
-    deadline = time.monotonic() + 900
-    while not ready.exists():
-        assert proc.poll() is None, f"the run ended before {what}:\n{proc.communicate()[1]}"
-        assert time.monotonic() < deadline, f"no {what}"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode != 0, f"the run finished before it was stopped:\n{err[-3000:]}"
-    return err
-
-
-def test_failing_back_mid_run_completes_on_the_primary(
-    two_sites: dict[str, BedSite],  # noqa: F811
-    tmp_path: Path,
-) -> None:
-    """The runbook's "Failing back" as a drill on small data: the run moves from the primary
-    to the passive site, is stopped there mid-run, is replicated back over the primary's
-    fenced copy and failed back; it completes on the primary with the results of an
-    uninterrupted run, and the passive site's copy is fenced."""
-    from helgenom.demo import generate_demo
-
-    primary, passive = two_sites["computerome"], two_sites["genomedk"]
-    if not primary.health().healthy:
-        primary.restart()
-    data = generate_demo(tmp_path / "demo", genome_length=60_000, coverage=8)
-    fastq = data.outdir / "fastq"
-    samples, units = [], []
-    for sample, priority, demo in (("ROUT1", "routine", "DEMO002"), ("ACUTE1", "acute", "DEMO001")):
-        samples.append({"sample_id": sample, "sex": "female", "priority": priority,
-                        "indication": "x"})  # fmt: skip
-        units.append({"sample_id": sample, "unit_id": "FC1.1", "platform": "ILLUMINA",
-                      "library": f"L-{sample}",
-                      "fq1": str(fastq / f"{demo}_HDEMOXX1.1_R1.fastq.gz"),
-                      "fq2": str(fastq / f"{demo}_HDEMOXX1.1_R2.fastq.gz")})  # fmt: skip
-    runs = {}
-    for name in ("baseline", "primary"):
-        runs[name] = tmp_path / name
-        write_run_dir(runs[name], samples=samples, units=units, reference=data.reference,
-                      build="demo")  # fmt: skip
-    snakemake(runs["baseline"])
-    run_dir, copy = runs["primary"], tmp_path / "passive"
-    db = "http://127.0.0.1:9"  # no export in this drill
-    slow = ["--", *FAST_POLLING, "--jobs", "1"]
-
-    # 1. The run starts on the primary; moved to the passive site after the first CRAM.
-    first = _helgenom("run", "--site", "computerome", "--directory", str(run_dir), *WATCHDOG,
-                      *slow, env=_site_env(primary, db))  # fmt: skip
-    _stop_when(first, run_dir / "results" / "qc" / "samtools" / "ACUTE1.stats.txt", "CRAM")
-    rep = _helgenom("replicate", "--directory", str(run_dir), "--to", str(copy),
-                    env=_site_env(primary, db))  # fmt: skip
-    assert rep.wait(timeout=300) == 0, rep.communicate()
-    second = _helgenom("failover", "--to", "genomedk", "--directory", str(copy),
-                       "--primary-directory", str(run_dir), *WATCHDOG, *slow,
-                       env=_site_env(passive, db))  # fmt: skip
-    # 2. Failing back: stopped on the passive site mid-run (runbook step 1) ...
-    _stop_when(second, copy / "results" / "vcf" / "ACUTE1.vcf.gz.tbi", "acute VCF")
-    assert not (copy / "results" / "vcf" / "ROUT1.vcf.gz.tbi").exists()
-    lease = rundir.read_lease(copy)
-    assert lease is not None and lease.token == "genomedk:2"
-    # ... replicated from the passive site over the primary's fenced copy (step 2) ...
-    rep = _helgenom("replicate", "--directory", str(copy), "--to", str(run_dir),
-                    env=_site_env(passive, db))  # fmt: skip
-    out, err = rep.communicate(timeout=300)
-    assert rep.returncode == 0, out + err
-    # ... and failed over to the primary (step 3): it completes there.
-    back = _helgenom("failover", "--to", "computerome", "--directory", str(run_dir),
-                     "--primary-directory", str(copy), *WATCHDOG, *slow,
-                     env=_site_env(primary, db))  # fmt: skip
-    out, err = back.communicate(timeout=1200)
-    assert back.returncode == 0, err[-6000:]
-    assert "lease: computerome:3 (was genomedk:2)" in err
-    assert "fence written into the primary's run directory" in err
-    assert "clinical scheduler failed" not in out + err
-
-    for sample in ("ACUTE1", "ROUT1"):
-        assert _vcf_records(run_dir / f"results/vcf/{sample}.vcf.gz") == _vcf_records(
-            runs["baseline"] / f"results/vcf/{sample}.vcf.gz"
-        )
-    lease = rundir.read_lease(run_dir)
-    assert lease is not None and lease.token == "computerome:3" and not lease.fenced
-    fenced = rundir.read_lease(copy)
-    assert fenced is not None and fenced.fenced and fenced.token == "computerome:3"
-    # The passive site's copy, fenced now, runs nothing.
-    again = _helgenom("run", "--site", "genomedk", "--directory", str(copy),
-                      env=_site_env(passive, db))  # fmt: skip
-    _, err = again.communicate(timeout=300)
-    assert again.returncode == 3 and "was fenced" in err
