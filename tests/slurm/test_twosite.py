@@ -21,7 +21,9 @@ __all__ = ["two_sites"]  # the fixture
 
 # One worker runs the tests on the two-site test bed (scripts/slurm/twosite.sh) one by one:
 # they share its queues and accounting, and some take a site down.
-XDIST_GROUP = "slurm-twosite"
+XDIST_GROUP = "slurm-twosite-b"
+# The second bed (twosite.sh HELGENOM_TWOSITE_BED=b), beside the killed-primary drill on the first.
+TWOSITE_BED = "b"
 
 # Ends with a job step started the way Snakemake's slurm executor starts every job: `srun`
 # inside the batch script. Without SLURM_CONF (slurmstepd does not always pass it on) srun

@@ -31,7 +31,9 @@ __all__ = ["two_sites"]  # the fixture
 
 # One worker runs the tests on the two-site test bed (scripts/slurm/twosite.sh) one by one:
 # they share its queues and accounting, and some take a site down.
-XDIST_GROUP = "slurm-twosite"
+XDIST_GROUP = "slurm-twosite-b"
+# The second bed (twosite.sh HELGENOM_TWOSITE_BED=b), beside the killed-primary drill on the first.
+TWOSITE_BED = "b"
 
 SITE = "computerome"  # the primary site of the bed; the message names genomedk to fail over to
 # A tiny workflow: one cluster job that sleeps for config["seconds"].
