@@ -26,9 +26,15 @@ CALLING_CPU_FACTOR: dict[str, float] = {
 }
 
 
-def write_chunk_beds(fai: str | Path, beds: Sequence[str | Path]) -> None:
-    """Write one BED per chunk; the genome is split into len(beds) length-balanced chunks."""
-    chunks = balanced_chunks(read_fai(fai), len(beds))
+def write_chunk_beds(
+    fai: str | Path, beds: Sequence[str | Path], exclude: Sequence[str] = ()
+) -> None:
+    """Write one BED per chunk; the genome is split into len(beds) length-balanced chunks.
+
+    Contigs named in `exclude` are left out: the mitochondrial contig (config mito.contigs) is
+    called apart from the nuclear genome, without a diploid assumption (helgenom.mito)."""
+    contigs = [c for c in read_fai(fai) if c.name not in set(exclude)]
+    chunks = balanced_chunks(contigs, len(beds))
     if len(chunks) < len(beds):
         raise ValueError(
             f"{fai}: the genome has fewer bases than calling.chunks ({len(beds)}); "

@@ -276,6 +276,30 @@ def check_roh(config: Mapping[str, Any], config_files: Sequence[str | Path] = ()
         raise ConfigError(problems)
 
 
+def check_mito(config: Mapping[str, Any], config_files: Sequence[str | Path] = ()) -> None:
+    """Check the `mito` section: the heteroplasmy threshold lies below the homoplasmic one, and
+    no contig name is given twice."""
+    mito = config.get("mito", {})
+    files = [Path(f) for f in config_files]
+    problems = []
+    if mito.get("min_af", 0) >= mito.get("homoplasmic_af", 1):
+        key: KeyPath = ("mito", "min_af")
+        problems.append(
+            f"{_locate(key, files)}: '{_dotted(key)}' ({mito['min_af']}) is not below "
+            f"mito.homoplasmic_af ({mito['homoplasmic_af']}): no allele could be heteroplasmic. "
+            "Fix: lower min_af (e.g. 0.03) or raise homoplasmic_af (e.g. 0.95)."
+        )
+    contigs = list(mito.get("contigs", []))
+    if len(set(contigs)) != len(contigs):
+        key = ("mito", "contigs")
+        problems.append(
+            f"{_locate(key, files)}: '{_dotted(key)}' names a contig twice ({contigs}). "
+            "Fix: list each name once, e.g. [chrM, MT]."
+        )
+    if problems:
+        raise ConfigError(problems)
+
+
 def check_export(
     config: Mapping[str, Any],
     config_files: Sequence[str | Path] = (),

@@ -13,6 +13,10 @@
   matching base qualities.
 * ``truth/<sample_id>.roh.bed``: the runs of homozygosity planted in the sample (every planted
   variant inside is hom-alt); DEMO002 has one over 60 kb of demo2.
+* a mitochondrial contig ``chrM`` in the reference (a 5 kb random stand-in for the 16,569 bp
+  of the human chrM, to keep the demo fast), read at 20x the nuclear depth (mtDNA has many
+  copies per cell), with planted heteroplasmic SNVs (e.g. 10%, 50% and 100% of the molecules);
+  ``truth/<sample_id>.mito.tsv`` lists them (contig, pos, ref, alt, af).
 * ``samples.tsv`` and ``units.tsv`` (FASTQ paths relative to the directory of ``units.tsv``).
 
 Only numpy and pysam are used. The same seed always gives byte-identical files, and every file
@@ -41,7 +45,9 @@ __all__ = [
     "DEMO_DATA_VERSION",
     "DemoData",
     "DemoSample",
+    "MitoVariant",
     "generate_demo",
+    "read_mito_truth",
     "unit_ids",
 ]
 
@@ -50,9 +56,19 @@ BASES = b"ACGT"
 _CODE_TO_ASCII = np.frombuffer(BASES, dtype=np.uint8)
 
 # What the demo data hold, written to demo/.complete by `helgenom demo`: data of another
-# version are generated again. 2: DEMO002 carries a planted run of homozygosity.
-DEMO_DATA_VERSION = "2"
-CONTIG_NAMES: tuple[str, str] = ("demo1", "demo2")
+# version are generated again. 2: DEMO002 carries a planted run of homozygosity. 3: a chrM
+# contig with planted heteroplasmic variants.
+DEMO_DATA_VERSION = "3"
+CONTIG_NAMES: tuple[str, str] = ("demo1", "demo2")  # the nuclear contigs
+# The mitochondrial contig: after the nuclear ones in the reference, its reads appended to the
+# nuclear reads of each unit (the nuclear reads are those of demo data version 2).
+MITO_CONTIG = "chrM"
+MITO_LENGTH = 5_000
+MITO_GC = 0.44  # the human chrM's
+MITO_DEPTH_FACTOR = 20  # chrM depth over the nuclear depth (blood WGS: ~30-150x)
+MITO_MOLECULES = 20  # distinct mtDNA molecules simulated: AFs are multiples of 1/20
+MITO_END_MARGIN = 1_000  # no planted variant this close to an end of the (linear) contig
+MITO_SPACING = 200
 FASTA_LINE_WIDTH = 60
 END_MARGIN = 300  # no variants (and not confident) within this many bp of a contig end
 REPEAT_PAD = 150  # repeats are padded by this much when removed from the confident regions
@@ -87,12 +103,25 @@ class DemoSample:
     # length; both haplotypes carry the same alleles there, so every planted variant inside is
     # hom-alt (as in an uniparental isodisomy or an autozygous segment).
     roh: tuple[tuple[int, float, float], ...] = ()
+    # Planted mitochondrial SNVs: the fraction of the chrM molecules carrying each (heteroplasmy;
+    # 1.0 homoplasmic), at random positions of the sample's own.
+    mito: tuple[float, ...] = (0.1, 0.5, 1.0)
 
 
 DEFAULT_SAMPLES: tuple[DemoSample, ...] = (
     DemoSample("DEMO001", "acute", "female", "demo: synthetic genome", 2, 1),
     DemoSample("DEMO002", "routine", "male", "demo: synthetic genome", 1, 2, ((1, 0.2, 0.8),)),
 )
+
+
+@dataclass(frozen=True)
+class MitoVariant:
+    """A planted mitochondrial SNV: 1-based position, alleles, fraction of the molecules."""
+
+    pos: int
+    ref: str
+    alt: str
+    af: float
 
 
 @dataclass(frozen=True)
@@ -106,6 +135,7 @@ class DemoData:
     truth: dict[str, Path]
     confident_bed: Path
     roh: dict[str, Path]  # sample_id -> BED of its planted runs of homozygosity (maybe empty)
+    mito: dict[str, Path]  # sample_id -> TSV of its planted mitochondrial variants
 
 
 @dataclass(frozen=True)
@@ -390,6 +420,40 @@ def _autozygous(
     return [replace(v, haps=(True, True)) if inside(v) else v for v in variants]
 
 
+def _plant_mito(
+    rng: np.random.Generator, mito: NDArray[np.uint8], fractions: Sequence[float]
+) -> list[MitoVariant]:
+    """SNVs at random positions of the mitochondrial contig (away from its ends, apart from
+    each other), carried by `fractions` of the molecules (rounded to 1/MITO_MOLECULES)."""
+    taken: list[int] = []
+    while len(taken) < len(fractions):
+        pos0 = int(rng.integers(MITO_END_MARGIN, len(mito) - MITO_END_MARGIN))
+        if all(abs(pos0 - t) >= MITO_SPACING for t in taken):
+            taken.append(pos0)
+    out = []
+    for pos0, af in zip(taken, fractions, strict=True):
+        ref = int(mito[pos0])
+        alt = (ref + int(rng.integers(1, 4))) % 4
+        carried = max(1, round(af * MITO_MOLECULES)) / MITO_MOLECULES
+        out.append(MitoVariant(pos0 + 1, chr(BASES[ref]), chr(BASES[alt]), carried))
+    return sorted(out, key=lambda v: v.pos)
+
+
+def _mito_molecules(
+    mito: NDArray[np.uint8], variants: Sequence[MitoVariant]
+) -> list[list[NDArray[np.uint8]]]:
+    """MITO_MOLECULES sequences of the contig (as ``[molecule][contig]`` for
+    _simulate_pairs): a variant of fraction f is carried by the first f * MITO_MOLECULES."""
+    molecules = []
+    for k in range(MITO_MOLECULES):
+        seq = mito.copy()
+        for v in variants:
+            if k < round(v.af * MITO_MOLECULES):
+                seq[v.pos - 1] = BASES.index(v.alt.encode())
+        molecules.append([seq])
+    return molecules
+
+
 def _haplotypes(
     contigs: Sequence[NDArray[np.uint8]], variants: Sequence[_Variant]
 ) -> list[list[NDArray[np.uint8]]]:
@@ -586,6 +650,7 @@ def demo_paths(outdir: Path, samples: Sequence[DemoSample] = DEFAULT_SAMPLES) ->
         truth={s.sample_id: outdir / "truth" / f"{s.sample_id}.truth.vcf.gz" for s in samples},
         confident_bed=outdir / "truth" / "confident.bed",
         roh={s.sample_id: outdir / "truth" / f"{s.sample_id}.roh.bed" for s in samples},
+        mito={s.sample_id: outdir / "truth" / f"{s.sample_id}.mito.tsv" for s in samples},
     )
 
 
@@ -619,13 +684,17 @@ def generate_demo(
             if not (0 <= ci < len(CONTIG_NAMES) and 0 <= start < end <= 1):
                 raise ValueError(f"{s.sample_id}: ROH ({ci}, {start}, {end}) is not on a contig")
 
+        if not all(0 < af <= 1 for af in s.mito):
+            raise ValueError(f"{s.sample_id}: a mitochondrial variant's fraction is not in (0, 1]")
+
     outdir = Path(outdir)
     names = list(CONTIG_NAMES)
     contigs, repeats = _build_reference(_rng(seed, 0), genome_length)
     lengths = [len(c) for c in contigs]
+    mito = _random_bases(_rng(seed, 0, 1), MITO_LENGTH, MITO_GC)
 
     reference = outdir / "reference" / "demo.fa"
-    _write_fasta(reference, names, contigs)
+    _write_fasta(reference, [*names, MITO_CONTIG], [*contigs, mito])
     _write_text(
         outdir / "reference" / "demo.repeats.bed",
         _bed_text([(names[r.contig], r.start, r.end, r.name) for r in repeats]),
@@ -641,6 +710,7 @@ def generate_demo(
     truth: dict[str, Path] = {}
     unit_rows: list[str] = []
     n_pairs_total = round(coverage * genome_length / (2 * read_length))
+    n_mito_total = round(coverage * MITO_DEPTH_FACTOR * MITO_LENGTH / (2 * read_length))
     for sample in samples:
         roh = [(ci, round(a * lengths[ci]), round(b * lengths[ci])) for ci, a, b in sample.roh]
         variants = _autozygous(
@@ -654,22 +724,42 @@ def generate_demo(
         _write_truth_vcf(vcf, sample.sample_id, names, lengths, variants)
         truth[sample.sample_id] = vcf
 
+        mito_variants = _plant_mito(_rng(seed, sample.seed_offset, 3), mito, sample.mito)
+        _write_text(
+            demo_paths(outdir, [sample]).mito[sample.sample_id],
+            "contig\tpos\tref\talt\taf\n"
+            + "".join(f"{MITO_CONTIG}\t{v.pos}\t{v.ref}\t{v.alt}\t{v.af}\n" for v in mito_variants),
+        )
+        molecules = _mito_molecules(mito, mito_variants)
+
         haplotypes = _haplotypes(contigs, variants)
         base, extra = divmod(n_pairs_total, sample.units)
+        mito_base, mito_extra = divmod(n_mito_total, sample.units)
         for i, unit_id in enumerate(unit_ids(sample)):
             n_pairs = base + (1 if i < extra else 0)
             pairs = _simulate_pairs(
                 _rng(seed, sample.seed_offset, 2, i), haplotypes, n_pairs, read_length
             )
+            n_mito = mito_base + (1 if i < mito_extra else 0)
+            mito_pairs = _simulate_pairs(
+                _rng(seed, sample.seed_offset, 4, i), molecules, n_mito, read_length
+            )
             lane = unit_id.rsplit(".", 1)[1]
             read_names = [
-                f"{sample.sample_id}:{FLOWCELL}:{lane}:{n}".encode() for n in range(1, n_pairs + 1)
+                f"{sample.sample_id}:{FLOWCELL}:{lane}:{n}".encode()
+                for n in range(1, n_pairs + n_mito + 1)
             ]
             fq = {}
-            for mate, seqs, quals in ((1, pairs.seq1, pairs.qual1), (2, pairs.seq2, pairs.qual2)):
+            for mate, seqs, quals in (
+                (1, (pairs.seq1, mito_pairs.seq1), (pairs.qual1, mito_pairs.qual1)),
+                (2, (pairs.seq2, mito_pairs.seq2), (pairs.qual2, mito_pairs.qual2)),
+            ):
                 rel = f"fastq/{sample.sample_id}_{unit_id}_R{mate}.fastq.gz"
                 comment = f" {mate}:N:0:1\n".encode()
-                _write_gzip(outdir / rel, _fastq_bytes(read_names, seqs, quals, comment))
+                data = _fastq_bytes(
+                    read_names, np.concatenate(seqs), np.concatenate(quals), comment
+                )
+                _write_gzip(outdir / rel, data)
                 fq[mate] = rel
             unit_rows.append(
                 "\t".join(
@@ -696,3 +786,13 @@ def generate_demo(
         "sample_id\tunit_id\tfq1\tfq2\tplatform\tlibrary\n" + "".join(r + "\n" for r in unit_rows),
     )
     return demo_paths(outdir, samples)
+
+
+def read_mito_truth(path: str | Path) -> list[tuple[str, int, str, str, float]]:
+    """The planted mitochondrial variants of a ``truth/<sample_id>.mito.tsv``: (contig, pos,
+    ref, alt, af)."""
+    rows = []
+    for line in Path(path).read_text().splitlines()[1:]:
+        contig, pos, ref, alt, af = line.split("\t")
+        rows.append((contig, int(pos), ref, alt, float(af)))
+    return rows

@@ -148,6 +148,7 @@ GROUPS: tuple[Entry, ...] = (
     ),
     Entry("panel_variants", "vcf"),
     Entry("roh", "vcf"),
+    Entry("mito_pileup", "cram"),
     Entry("coverage_regions", "reference"),
 )
 

@@ -47,6 +47,8 @@ WGS_INPUT_MB: dict[str, float] = {
     "qc_metrics": 0.2 * GB,  # the VCF (and the QC text files)
     "panel_variants": 0.2 * GB + 3.1 * GB,  # VCF + reference (bcftools csq)
     "roh": 0.2 * GB,  # the VCF (bcftools roh)
+    # the chrM slices of the CRAM: ~0.1-0.5% of the reads (chrM depth ~30-150x the nuclear)
+    "mito_pileup": 0.1 * GB,
 }
 # The measured runs used a ~1 Mb reference: alignment and calling on a 3.1 Gb genome touch
 # more memory per read (index, caches), and a request that is too short gets the job killed.

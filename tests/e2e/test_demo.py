@@ -130,6 +130,64 @@ def test_demo_runs_of_homozygosity_match_the_planted_ones(
         assert f"{sample}\t0\t0.000\t0.00\t0.0\tnone" in mqc
 
 
+@pytest.mark.parametrize("sample", [s.sample_id for s in DEFAULT_SAMPLES])
+def test_demo_mitochondrial_heteroplasmy_matches_the_planted(
+    demo_run: tuple[Path, str], sample: str
+) -> None:
+    """chrM is called apart, without a diploid assumption: the planted 10 %, 50 % and 100 %
+    variants are reported at their fraction, classed heteroplasmic/homoplasmic, and nothing
+    else reaches the heteroplasmy threshold; the nuclear VCF has no chrM record. Shown in the
+    MultiQC table, the report (HTML, FHIR) and the deposit."""
+    import json
+    import math
+
+    import pysam
+
+    from helgenom.demo import read_mito_truth
+    from helgenom.mito import compare_mito
+
+    run_dir, stdout = demo_run
+    data = demo_paths(run_dir / "demo")
+    planted = read_mito_truth(data.mito[sample])
+    summary = json.loads((run_dir / "results" / "mito" / f"{sample}.mito.json").read_text())
+    assert summary["assessed"] and summary["contig"] == "chrM"
+    assert 450 < summary["mean_depth"] < 750  # 20 x the nuclear 30x, less at the contig's ends
+    matched, extra = compare_mito(planted, summary["variants"])
+    assert extra == [], extra  # no false heteroplasmy at or above mito.min_af (3 %)
+    found = {(v["pos"], v["alt"]): v for v in summary["variants"]}
+    for (_, pos, _, alt, af), found_af in matched:
+        assert found_af is not None, (pos, alt)
+        # binomial sampling of the site's reads: 4 standard deviations (the data are
+        # deterministic, so this is a bound on the simulation, not a flaky test)
+        depth = found[(pos, alt)]["depth"]
+        assert abs(found_af - af) <= 4 * math.sqrt(af * (1 - af) / depth) + 0.005, (pos, af)
+        assert found[(pos, alt)]["class"] == ("homoplasmic" if af >= 0.95 else "heteroplasmic")
+    assert summary["counts"] == {"reported": 3, "heteroplasmic": 2, "homoplasmic": 1}
+    with pysam.VariantFile(str(run_dir / "results" / "mito" / f"{sample}.vcf.gz")) as vcf:
+        passed = [r for r in vcf if "PASS" in r.filter]
+    assert sorted((r.pos, r.alts[0]) for r in passed) == sorted((p[1], p[3]) for p in planted)
+    with pysam.VariantFile(str(run_dir / "results" / "vcf" / f"{sample}.vcf.gz")) as vcf:
+        assert not [r for r in vcf if r.chrom == "chrM"]  # not called as diploid
+    mqc = (run_dir / "results" / "qc" / "mito_mqc.tsv").read_text()
+    assert f"{sample}\tchrM\t{summary['mean_depth']:.1f}\t" in mqc and "\t3\t2\t1" in mqc
+    report = json.loads((run_dir / "results" / "report" / f"{sample}.json").read_text())
+    assert report["schema_version"] == "1.2" and report["mito"]["counts"] == summary["counts"]
+    html = (run_dir / "results" / "report" / f"{sample}.html").read_text()
+    assert "Mitochondrial variants" in html and "2 heteroplasmic, 1 homoplasmic" in html
+    fhir = json.loads((run_dir / "results" / "report" / f"{sample}.fhir.json").read_text())
+    obs = [
+        e["resource"]
+        for e in fhir["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "mito-variants"
+    ]
+    assert obs[0]["valueQuantity"]["value"] == 3 and len(obs[0]["component"]) == 3
+    receipt = json.loads((run_dir / "results" / "export" / f"{sample}.receipt.json").read_text())
+    assert {"mito_vcf", "mito_vcf_tbi", "mito_summary", "roh_summary"} <= set(receipt["files"])
+    assert "helgenom demo: mitochondrial variants, planted vs found" in stdout
+    assert "(not planted)" not in stdout
+
+
 def test_demo_deposits_into_the_embedded_database(demo_run: tuple[Path, str]) -> None:
     """The quick start deposits both samples into its embedded (SQLite) genome database; a
     clinician of the department reads each VCF back byte-identical."""

@@ -172,6 +172,21 @@ def test_no_run_of_homozygosity_in_na12878(run2: Path) -> None:
     )
 
 
+def test_no_mitochondrial_contig_in_the_slice(run2: Path) -> None:
+    """The GIAB slice's reference (a piece of chr20) has no chrM: the mitochondrial analysis is
+    "not assessed" (summary, header-only VCF, MultiQC row), the run does not fail."""
+    import json
+
+    assert (run2 / "results" / "mito" / "region.bed").read_text() == ""
+    summary = json.loads((run2 / "results" / "mito" / f"{SAMPLE}.mito.json").read_text())
+    assert summary["assessed"] is False and summary["variants"] == []
+    assert summary["interpretation"].startswith("Not assessed: the reference has no mito")
+    vcf = run2 / "results" / "mito" / f"{SAMPLE}.vcf.gz"
+    assert vcf.is_file() and Path(f"{vcf}.tbi").is_file()
+    mqc = (run2 / "results" / "qc" / "mito_mqc.tsv").read_text()
+    assert f"{SAMPLE}\tnone\tNA" in mqc
+
+
 def test_intermediates_removed(run2: Path) -> None:
     assert not list((run2 / "results").glob("trimmed/**/*.fastq.gz"))
     assert not list((run2 / "results").glob("align/**/*.bam"))

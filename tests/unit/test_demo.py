@@ -20,8 +20,9 @@ SMALL = {"genome_length": 40_000, "coverage": 3.0}
 
 @pytest.fixture(scope="module")
 def ref(demo_data: DemoData) -> dict[str, str]:
+    """The nuclear contigs (the mitochondrial one has tests of its own)."""
     with pysam.FastaFile(str(demo_data.reference)) as fa:
-        return {name: fa.fetch(name) for name in fa.references}
+        return {name: fa.fetch(name) for name in fa.references if name != demo.MITO_CONTIG}
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -102,6 +103,9 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_reference_fasta(demo_data: DemoData, ref: dict[str, str]) -> None:
+    with pysam.FastaFile(str(demo_data.reference)) as fa:
+        assert list(fa.references) == ["demo1", "demo2", "chrM"]
+        assert fa.get_reference_length("chrM") == demo.MITO_LENGTH
     assert list(ref) == ["demo1", "demo2"]
     assert sum(len(s) for s in ref.values()) == 250_000
     assert len(ref["demo1"]) == 150_000
@@ -177,7 +181,7 @@ def test_truth_vcf_valid(demo_data: DemoData, ref: dict[str, str]) -> None:
         assert Path(str(vcf) + ".tbi").is_file()
         with pysam.VariantFile(str(vcf)) as fh:
             assert list(fh.header.samples) == [sample_id]
-            assert {c: fh.header.contigs[c].length for c in fh.header.contigs} == {
+            assert {c: fh.header.contigs[c].length for c in fh.header.contigs} == {  # nuclear
                 name: len(seq) for name, seq in ref.items()
             }
             assert "##fileformat=VCFv4.2" in str(fh.header)
@@ -304,7 +308,31 @@ def test_fastq_pairs_and_coverage(demo_data: DemoData) -> None:
         quals = np.frombuffer("".join(r[3] for r in r1[:2000]).encode(), dtype=np.uint8) - 33
         assert quals.min() >= 2 and quals.max() <= 41 and np.median(quals) >= 30
     for sample_id, total in bases.items():
-        assert abs(total / 250_000 - 30.0) <= 3.0, sample_id
+        # the nuclear genome at 30x, and chrM's reads at 20x that depth appended
+        mito = 30.0 * demo.MITO_DEPTH_FACTOR * demo.MITO_LENGTH
+        assert abs((total - mito) / 250_000 - 30.0) <= 3.0, sample_id
+
+
+def test_mito_truth_and_heteroplasmic_reads(demo_data: DemoData) -> None:
+    """Each sample's planted chrM SNVs (10, 50, 100% of the molecules) are in its truth TSV,
+    on the reference base, and the reads that came from chrM carry them at that fraction."""
+    with pysam.FastaFile(str(demo_data.reference)) as fa:
+        mito = fa.fetch("chrM")
+    positions = []
+    for sample in DEFAULT_SAMPLES:
+        planted = demo.read_mito_truth(demo_data.mito[sample.sample_id])
+        assert sorted(af for *_, af in planted) == [0.1, 0.5, 1.0]
+        for contig, pos, ref_base, alt, _ in planted:
+            assert contig == "chrM" and mito[pos - 1] == ref_base != alt
+            assert demo.MITO_END_MARGIN <= pos <= demo.MITO_LENGTH - demo.MITO_END_MARGIN
+        positions.append({pos for _, pos, *_ in planted})
+        molecules = demo._mito_molecules(
+            demo._encode(mito), [demo.MitoVariant(p, r, a, af) for _, p, r, a, af in planted]
+        )
+        for _, pos, _, alt, af in planted:
+            carried = sum(demo._decode(m[0][pos - 1 : pos]) == alt for m in molecules)
+            assert carried / demo.MITO_MOLECULES == af
+    assert not positions[0] & positions[1]  # each sample's own
 
 
 def test_read_simulation_error_profile() -> None:

@@ -12,6 +12,7 @@ import pysam
 import pytest
 
 from helgenom.config import validate_config
+from helgenom.mito import MitoCall, MitoSettings, Pileup, summarise_mito
 from helgenom.qc.gate import gate
 from helgenom.qc.overrides import Override
 from helgenom.report import (
@@ -77,6 +78,7 @@ def _vcf(path: Path, records: list[tuple[int, str, str, tuple, str, str | None]]
 
 
 ROH_SETTINGS = RohSettings(1000, 10, 5000, 0.02, 0.4)
+MITO_SETTINGS = MitoSettings(("chrM", "MT"), 0.03, 0.95, 100, 5, 20, 20, 100_000)
 
 
 @pytest.fixture
@@ -127,6 +129,19 @@ def inputs(tmp_path: Path) -> dict:
         "roh": summarise_roh(
             "S1", [Segment("c1", 1001, 9000, 120, 60.0)], {"c1": (10_000, 10_000)}, ROH_SETTINGS
         ),
+        "mito": summarise_mito(
+            "S1",
+            Pileup(
+                [
+                    MitoCall(
+                        "chrM", 3243, "A", "G", 0.25, 800, 200, 90, 110, "heteroplasmic", "PASS"
+                    )
+                ],
+                {p: 800 for p in range(1, 16570)},
+            ),
+            MITO_SETTINGS,
+            ("chrM", 16569),
+        ),
     }
 
 
@@ -154,6 +169,38 @@ def test_runs_of_homozygosity_in_report_and_fhir_withheld_on_qc_failure(inputs: 
     assert [c["valueString"] for c in roh[0]["component"]] == ["upd:c1"]
     failed = _build(inputs, values={"mean_coverage": 10.0})
     assert failed["roh"] is None and failed["variants_withheld"]
+
+
+def test_mito_section_in_report_html_and_fhir(inputs: dict) -> None:
+    report = _build(inputs)
+    assert report["mito"]["counts"] == {"reported": 1, "heteroplasmic": 1, "homoplasmic": 0}
+    assert report["mito"]["mean_depth"] == 800.0
+    html = render_html(report)
+    assert "Mitochondrial variants" in html and "25.0%" in html and "200/800" in html
+    assert any("allele fraction of 3%" in item for item in report["limitations"])
+    obs = [
+        e["resource"]
+        for e in build_bundle(report)["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "mito-variants"
+    ]
+    assert obs[0]["valueQuantity"]["value"] == 1
+    assert obs[0]["component"][0]["valueString"] == "chrM:3243 A>G AF 0.250 heteroplasmic"
+    # no mitochondrial contig in the reference: not assessed, said in the report and FHIR
+    absent = summarise_mito("S1", None, MITO_SETTINGS, None)
+    report = _build(inputs | {"mito": absent})
+    assert report["mito"]["assessed"] is False
+    assert "Not assessed: the reference has no mitochondrial contig" in render_html(report)
+    obs = [
+        e["resource"]
+        for e in build_bundle(report)["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "mito-variants"
+    ]
+    assert obs[0]["dataAbsentReason"]["coding"][0]["code"] == "not-performed"
+    assert "valueQuantity" not in obs[0] and "component" not in obs[0]
+    failed = _build(inputs, values={"mean_coverage": 10.0})
+    assert failed["mito"] is None
 
 
 def test_panel_coverage_from_quantized_runs(inputs: dict) -> None:

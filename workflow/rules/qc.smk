@@ -152,6 +152,8 @@ rule coverage_regions:
         "logs/coverage_regions.log",
     benchmark:
         "benchmarks/coverage_regions.tsv"
+    params:
+        exclude=config["mito"]["contigs"],  # its far higher depth is not the genome's
     threads: 1
     resources:
         **job_resources("scan"),
@@ -159,7 +161,9 @@ rule coverage_regions:
         from helgenom.qc.coverage import write_coverage_regions
 
         configured = config["qc"]["coverage_regions"]
-        scope = write_coverage_regions(input.fa, output.bed, output.acgt, configured)
+        scope = write_coverage_regions(
+            input.fa, output.bed, output.acgt, configured, exclude=params.exclude
+        )
         Path(log[0]).write_text(f"coverage regions: {scope}\n")
 
 

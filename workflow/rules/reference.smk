@@ -107,10 +107,13 @@ rule genome_chunks:
         "logs/genome_chunks.log",
     benchmark:
         "benchmarks/genome_chunks.tsv"
+    params:
+        # the mitochondrial contig is called on its own (mito.smk), never as diploid
+        exclude=config["mito"]["contigs"],
     threads: 1
     resources:
         **job_resources("small"),
     run:
         from helgenom.calling import write_chunk_beds
 
-        write_chunk_beds(input.fai, output)
+        write_chunk_beds(input.fai, output, exclude=params.exclude)

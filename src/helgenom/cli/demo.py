@@ -44,7 +44,8 @@ def _demo_database() -> Callable[..., Any] | None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the synthetic demo data (once) and run the whole pipeline on it."""
-    from helgenom.demo import DEMO_DATA_VERSION, demo_paths, generate_demo
+    from helgenom.demo import DEMO_DATA_VERSION, demo_paths, generate_demo, read_mito_truth
+    from helgenom.mito import compare_mito
     from helgenom.qc.coverage import read_bed_intervals
     from helgenom.roh import compare_roh
     from helgenom.truth import compare
@@ -112,6 +113,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"{summary['total']['roh_bases']:>7} bp {_ratio(recall):>7} {_ratio(precision):>9}  "
             f"{', '.join(summary['hints']) or 'none'}"
         )
+    print(
+        "\nhelgenom demo: mitochondrial variants, planted vs found "
+        "(results/mito/<sample>.mito.json)"
+    )
+    print(f"{'sample':10} {'variant':>16} {'planted AF':>10} {'found AF':>9}  class")
+    for sample in data.truth:
+        summary = json.loads((workdir / "results" / "mito" / f"{sample}.mito.json").read_text())
+        matched, extra = compare_mito(read_mito_truth(data.mito[sample]), summary["variants"])
+        classes = {(v["pos"], v["alt"]): v["class"] for v in summary["variants"]}
+        for (_, pos, ref, alt, af), found in matched:
+            print(
+                f"{sample:10} {f'{pos}{ref}>{alt}':>16} {af:>10.2f} {_ratio(found):>9}  "
+                f"{classes.get((pos, alt), 'not found')}"
+            )
+        for v in extra:
+            change = f"{v['pos']}{v['ref']}>{v['alt']}"
+            print(f"{sample:10} {change:>16} {'-':>10} {v['af']:>9.3f}  {v['class']} (not planted)")
     print("\nhelgenom demo: QC gate and clinical report (results/report/<sample>.pdf/.html/...)")
     for sample in data.truth:
         report = workdir / "results" / "report" / f"{sample}.json"

@@ -2,7 +2,8 @@
 non-N lengths, BED helpers, and the MultiQC table of the genome-wide coverage.
 
 The regions are the configured BED (`qc.coverage_regions`, sorted and merged) or else the
-non-N bases of the autosomes (of every contig when the reference has no human autosome names).
+non-N bases of the autosomes (of every contig but the mitochondrial one when the reference has
+no human autosome names).
 """
 
 from __future__ import annotations
@@ -41,13 +42,15 @@ def write_coverage_regions(
     bed_out: str | Path,
     acgt_out: str | Path,
     configured_bed: str | Path | None = None,
+    exclude: Iterable[str] = (),
 ) -> str:
     """Write the regions the gate's coverage is computed over, and non-N length per contig.
 
     The regions are `configured_bed` (sorted and merged) when given; otherwise the non-N
     bases of the autosomes (chr1-22 / 1-22; so male X/Y dosage does not depress the figures),
-    or of every contig when the reference has no human autosome names. Returns a description
-    of the regions for the report.
+    or of every contig but those in `exclude` (the mitochondrial contig, with its far higher
+    depth) when the reference has no human autosome names. Returns a description of the
+    regions for the report.
     """
     import pysam
 
@@ -62,7 +65,8 @@ def write_coverage_regions(
     if configured_bed is not None:
         intervals = merge_intervals(read_bed_intervals(configured_bed, lengths))
     else:
-        chosen = autosomes(names) or names
+        excluded = set(exclude)
+        chosen = autosomes(names) or [n for n in names if n not in excluded]
         intervals = [(c, s, e) for c in chosen for s, e in runs[c]]
     scope = coverage_scope(configured_bed, acgt_out)
     if not intervals:

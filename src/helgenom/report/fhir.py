@@ -336,6 +336,38 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
             ]
         results.append({"reference": add("Observation", "roh", resource)})
 
+    mito = report.get("mito")
+    if mito is not None:
+        # Mitochondrial variants: a local code, the number reported as the value, each variant
+        # as a component (HGVS-like text with its allele fraction and class), the
+        # interpretation (or why it was not assessed) as the note.
+        resource = observation(
+            None,
+            _cc(LOCAL, "mito-variants", "Mitochondrial variants (heteroplasmy)"),
+            specimen=specimen_ref,
+            note=[{"text": mito["interpretation"]}],
+        )
+        if mito["assessed"]:
+            resource["valueQuantity"] = {
+                "value": mito["counts"]["reported"],
+                "system": UCUM,
+                "code": "{variants}",
+            }
+        else:
+            resource["dataAbsentReason"] = _cc(
+                "http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-performed"
+            )
+        if mito["variants"]:  # FHIR allows no empty list
+            resource["component"] = [
+                _component(
+                    _cc(LOCAL, "mito-variant", "Mitochondrial variant"),
+                    valueString=f"{v['contig']}:{v['pos']} {v['ref']}>{v['alt']} "
+                    f"AF {v['af']:.3f} {v['class']}",
+                )
+                for v in mito["variants"]
+            ]
+        results.append({"reference": add("Observation", "mito", resource)})
+
     diagnostic: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
         "meta": {"profile": [f"{IG}/genomics-report"]},

@@ -31,7 +31,7 @@ from helgenom.report.panels import Panel
 from helgenom.report.variants import read_panel_variants, vcf_is_annotated
 
 SCHEMA = package_path("schemas", "report.schema.json")
-SCHEMA_VERSION = "1.1"  # 1.1: runs of homozygosity (roh)
+SCHEMA_VERSION = "1.2"  # 1.1: runs of homozygosity (roh); 1.2: mitochondrial variants (mito)
 QC_FAILURE = "QC failure"
 FOR_INTERPRETATION = "variants for interpretation"
 NO_FINDINGS = "no findings in panel"
@@ -139,6 +139,19 @@ def answer(gate: Mapping[str, Any], variants: Sequence[Mapping[str, Any]]) -> di
     }
 
 
+def _mito_limitation(mito: Mapping[str, Any]) -> str:
+    settings = mito["settings"]
+    if not mito["assessed"]:
+        return f"Mitochondrial variants: {mito['interpretation']}."
+    return (
+        f"Mitochondrial variants are reported from an allele fraction of "
+        f"{settings['min_af']:.0%} (homoplasmic from {settings['homoplasmic_af']:.0%}), at "
+        f"{settings['min_depth']} reads or more; reads of nuclear mitochondrial segments "
+        "(NUMTs) can mimic low heteroplasmy, and the contig is linear (reads across its "
+        "origin are not placed)."
+    )
+
+
 def build_report(
     *,
     sample: Mapping[str, Any],
@@ -151,9 +164,11 @@ def build_report(
     versions_yaml: str | Path,
     reference_dict: str | Path,
     roh: Mapping[str, Any],
+    mito: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The report model of one sample (see the module docstring); `roh`: the sample's runs of
-    homozygosity (helgenom.roh.summarise_roh)."""
+    homozygosity (helgenom.roh.summarise_roh); `mito`: its mitochondrial variants
+    (helgenom.mito.summarise_mito)."""
     intervals = panel.intervals()
     genes = panel_coverage(intervals, quantized_bed)
     min_depth = int(config.get("report", {}).get("min_depth", 20))
@@ -164,8 +179,9 @@ def build_report(
     tools = yaml.safe_load(Path(versions_yaml).read_text()) or {}
     analysis = config["qc"]["analysis"]
     limitations = [
-        "Small variants (SNVs and indels) and runs of homozygosity only: copy-number, "
-        "structural and repeat-expansion variants are not assessed.",
+        "Small variants (SNVs and indels), runs of homozygosity and mitochondrial variants "
+        "only: copy-number, structural and repeat-expansion variants are not assessed.",
+        _mito_limitation(mito),
         "Runs of homozygosity are hints, not diagnoses: uniparental disomy with ROH "
         "(isodisomy) is seen, heterodisomy is not; segments are counted from "
         f"{roh['settings']['min_length']:,} bp (allele frequencies: "
@@ -219,6 +235,13 @@ def build_report(
         "roh": None
         if withheld
         else {k: roh[k] for k in ("hints", "interpretation", "settings", "total", "chromosomes")},
+        "mito": None
+        if withheld
+        else {
+            k: mito[k]
+            for k in ("assessed", "contig", "mean_depth", "pct_ge_min_depth", "settings")
+            + ("counts", "variants", "interpretation")
+        },
         "panel": {
             **panel.as_dict(),
             "min_depth": min_depth,

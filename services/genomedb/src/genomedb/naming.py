@@ -31,7 +31,7 @@ __all__ = [
 
 IDENTIFIER_RE = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 FILE_KEY_RE = re.compile(
-    r"cram|crai|vcf|vcf_tbi|gvcf|gvcf_tbi|(?:qc|report)_[a-z0-9][a-z0-9_.-]{0,62}"
+    r"cram|crai|vcf|vcf_tbi|gvcf|gvcf_tbi|(?:qc|report|roh|mito)_[a-z0-9][a-z0-9_.-]{0,62}"
 )
 # IDs the service makes: a prefix and lower-case base32 ([a-z2-7]).
 SERVICE_ID_RE = re.compile(r"[a-z]{2,4}-[a-z2-7]{8,32}")
