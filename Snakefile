@@ -16,6 +16,7 @@ include: "workflow/rules/align.smk"
 include: "workflow/rules/call.smk"
 include: "workflow/rules/qc.smk"
 include: "workflow/rules/roh.smk"
+include: "workflow/rules/sv.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/export.smk"
@@ -32,6 +33,8 @@ localrules:
     qc_gate_summary,
     roh_summary,
     roh_mqc,
+    sv_vcf,
+    sv_mqc,
     report_json,
     report_render,
     export,

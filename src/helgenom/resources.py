@@ -47,6 +47,7 @@ WGS_INPUT_MB: dict[str, float] = {
     "qc_metrics": 0.2 * GB,  # the VCF (and the QC text files)
     "panel_variants": 0.2 * GB + 3.1 * GB,  # VCF + reference (bcftools csq)
     "roh": 0.2 * GB,  # the VCF (bcftools roh)
+    "sv_delly": 18 * GB + 3.1 * GB,  # CRAM + reference (delly call)
 }
 # The measured runs used a ~1 Mb reference: alignment and calling on a 3.1 Gb genome touch
 # more memory per read (index, caches), and a request that is too short gets the job killed.
@@ -124,6 +125,10 @@ ESTIMATES: dict[str, Estimate] = {
     # One Python/bcftools pass over a VCF or the reference (QC metrics, coverage regions, panel
     # variants): ~5 CPU min per GB; the largest reference contig held in memory (~0.5 GB).
     "scan": Estimate(2000, 0, 0, 10, 5),
+    # delly call (germline, one sample) on the CRAM: ~3-5 CPU h and 2-4 GB for a 30x genome
+    # (delly's documentation and nf-core/raredisease's process labels), single-threaded; hand-set
+    # with a margin (~20 CPU min per GB of CRAM + reference: ~7.5 h) until measured at scale.
+    "sv": Estimate(6000, 0, 0, 30, 20),
 }
 
 

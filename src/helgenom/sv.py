@@ -316,9 +316,10 @@ def write_sv_mqc(summaries: Sequence[Mapping[str, Any]], path: str | Path) -> No
 class SvComparison:
     """Truth vs calls: which truth SVs were found, which calls match none."""
 
-    matched: list[tuple[SvCall, SvCall]]
+    matched: list[tuple[SvCall, SvCall]]  # (truth SV, one call that found it)
     missed: list[SvCall]
-    extra: list[SvCall]
+    extra: list[SvCall]  # calls that match no truth SV
+    n_calls: int
 
     @property
     def recall(self) -> float | None:
@@ -327,9 +328,9 @@ class SvComparison:
 
     @property
     def precision(self) -> float | None:
-        found = {id(c) for _, c in self.matched}
-        n = len(found) + len(self.extra)
-        return len(found) / n if n else None
+        if not self.n_calls:
+            return None
+        return (self.n_calls - len(self.extra)) / self.n_calls
 
 
 def _matches(truth: SvCall, call: SvCall, min_overlap: float, bnd_distance: int) -> bool:
@@ -364,17 +365,18 @@ def compare_sv(
     min_overlap: float = 0.5,
     bnd_distance: int = 500,
 ) -> SvComparison:
-    """Match truth SVs to calls (see the module docstring); a call matches at most one truth
-    SV, and calls of the same event (a translocation's two junctions) all count as found."""
+    """Match truth SVs to calls (see the module docstring); a truth SV's matching calls all
+    count as found (delly writes an inversion's, and a reciprocal translocation's, two
+    junctions)."""
     matched: list[tuple[SvCall, SvCall]] = []
     missed: list[SvCall] = []
     used: set[int] = set()
     for t in truth:
         hits = [c for c in calls if _matches(t, c, min_overlap, bnd_distance)]
         if hits:
-            matched += [(t, c) for c in hits if id(c) not in used][:1] or [(t, hits[0])]
+            matched.append((t, hits[0]))
             used.update(id(c) for c in hits)
         else:
             missed.append(t)
     extra = [c for c in calls if id(c) not in used]
-    return SvComparison(matched, missed, extra)
+    return SvComparison(matched, missed, extra, len(calls))

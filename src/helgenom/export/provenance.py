@@ -28,8 +28,9 @@ def standard_files(results: str | Path, sample_id: str) -> dict[str, Path]:
     """The outputs of one sample under a run's results/ folder, by manifest key.
 
     CRAM, VCF and their indexes must exist; the gVCF, per-sample QC metrics, runs of
-    homozygosity and report renderings are added when present. The run's MultiQC report is
-    not: it covers every sample of the run, and a deposit holds one sample's data only.
+    homozygosity, structural variants and report renderings are added when present. The run's
+    MultiQC report is not: it covers every sample of the run, and a deposit holds one sample's
+    data only.
     """
     results = Path(results)
     files = {
@@ -54,6 +55,9 @@ def standard_files(results: str | Path, sample_id: str) -> dict[str, Path]:
         "qc_gate_metrics": results / "qc" / "gate" / f"{sample_id}.metrics.json",
         "roh_segments": results / "roh" / f"{sample_id}.roh.txt",
         "roh_summary": results / "roh" / f"{sample_id}.roh.json",
+        "sv_vcf": results / "sv" / f"{sample_id}.vcf.gz",
+        "sv_vcf_tbi": results / "sv" / f"{sample_id}.vcf.gz.tbi",
+        "sv_summary": results / "sv" / f"{sample_id}.sv.json",
     }
     files.update({key: path for key, path in optional.items() if path.is_file()})
     if ("gvcf" in files) != ("gvcf_tbi" in files):
