@@ -17,11 +17,20 @@ breakpoints lies in one.
 :func:`compare_sv` is the truth check (the demo's planted SVs, delly's example deletion):
 same type, and for spans a reciprocal overlap of at least ``min_overlap``; a translocation
 matches when both breakpoints lie within ``bnd_distance`` bp (in either order).
+:func:`truvari_bench` runs truvari (English et al. 2022, Genome Biol 23:271) on the spanning
+SVs when it is installed; it matches a breakend only with a record written from the same side
+of the junction, and delly writes each junction from one side of its own choosing, so
+translocations are left to :func:`compare_sv`.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +50,7 @@ __all__ = [
     "read_gene_intervals",
     "read_sv_calls",
     "summarise_sv",
+    "truvari_bench",
     "write_sv_mqc",
 ]
 
@@ -380,3 +390,37 @@ def compare_sv(
             missed.append(t)
     extra = [c for c in calls if id(c) not in used]
     return SvComparison(matched, missed, extra, len(calls))
+
+
+def _spanning_vcf(source: str | Path, out: Path) -> Path:
+    """`source` without breakends, bgzipped and indexed (truvari's input)."""
+    with (
+        pysam.VariantFile(str(source)) as vcf,
+        pysam.VariantFile(str(out), "wz", header=vcf.header) as dest,
+    ):
+        for record in vcf:
+            if _svtype(record) != "BND":
+                dest.write(record)
+    pysam.tabix_index(str(out), preset="vcf", force=True)
+    return out
+
+
+def truvari_bench(truth_vcf: str | Path, calls_vcf: str | Path) -> dict[str, Any] | None:
+    """truvari bench of the spanning SVs (DEL, DUP, INV, INS; breakends left out, see the
+    module docstring): symbolic alleles compared by position and size only (--pctseq 0), PASS
+    calls, and several calls may match one truth SV (--pick multi: delly writes an inversion's
+    two junctions). truvari's summary (recall, precision, TP-base, FP, FN, ...); None when
+    truvari is not installed."""
+    if importlib.util.find_spec("truvari") is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="helgenom-truvari-") as tmp:
+        base = _spanning_vcf(truth_vcf, Path(tmp) / "truth.vcf.gz")
+        comp = _spanning_vcf(calls_vcf, Path(tmp) / "calls.vcf.gz")
+        out = Path(tmp) / "bench"
+        command = [sys.executable, "-m", "truvari", "bench", "-b", str(base), "-c", str(comp)]
+        command += ["-o", str(out), "--pctseq", "0", "--passonly", "--pick", "multi"]
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        if proc.returncode:
+            raise RuntimeError(f"truvari bench failed: {proc.stderr[-2000:]}")
+        summary: dict[str, Any] = json.loads((out / "summary.json").read_text())
+    return summary
