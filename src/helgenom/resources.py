@@ -125,9 +125,8 @@ ESTIMATES: dict[str, Estimate] = {
     # One Python/bcftools pass over a VCF or the reference (QC metrics, coverage regions, panel
     # variants): ~5 CPU min per GB; the largest reference contig held in memory (~0.5 GB).
     "scan": Estimate(2000, 0, 0, 10, 5),
-    # delly call (germline, one sample) on the CRAM: ~3-5 CPU h and 2-4 GB for a 30x genome
-    # (delly's documentation and nf-core/raredisease's process labels), single-threaded; hand-set
-    # with a margin (~20 CPU min per GB of CRAM + reference: ~7.5 h) until measured at scale.
+    # delly call (germline, one sample, single-threaded) reading the CRAM once: hand-set, not
+    # yet measured on a 30x genome (~20 CPU min per GB of CRAM + reference: ~7.5 h at 30x).
     "sv": Estimate(6000, 0, 0, 30, 20),
 }
 
