@@ -17,6 +17,7 @@ include: "workflow/rules/call.smk"
 include: "workflow/rules/qc.smk"
 include: "workflow/rules/roh.smk"
 include: "workflow/rules/mito.smk"
+include: "workflow/rules/sv.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/export.smk"
@@ -36,6 +37,8 @@ localrules:
     mito_region,
     mito_variants,
     mito_mqc,
+    sv_vcf,
+    sv_mqc,
     report_json,
     report_render,
     export,

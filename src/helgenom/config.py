@@ -300,6 +300,21 @@ def check_mito(config: Mapping[str, Any], config_files: Sequence[str | Path] = (
         raise ConfigError(problems)
 
 
+def check_sv(config: Mapping[str, Any], config_files: Sequence[str | Path] = ()) -> None:
+    """Check the `sv` section: the exclude file, when given, exists."""
+    exclude = config.get("sv", {}).get("exclude_bed")
+    if exclude and not Path(exclude).is_file():
+        key: KeyPath = ("sv", "exclude_bed")
+        raise ConfigError(
+            [
+                f"{_locate(key, [Path(f) for f in config_files])}: '{_dotted(key)}': file "
+                f"{exclude} does not exist. Fix: give the path of the regions delly skips "
+                "(contig, start, end; e.g. delly's excludeTemplates/human.hg38.excl.tsv), or "
+                "remove the key."
+            ]
+        )
+
+
 def check_export(
     config: Mapping[str, Any],
     config_files: Sequence[str | Path] = (),

@@ -17,6 +17,11 @@
   of the human chrM, to keep the demo fast), read at 20x the nuclear depth (mtDNA has many
   copies per cell), with planted heteroplasmic SNVs (e.g. 10%, 50% and 100% of the molecules);
   ``truth/<sample_id>.mito.tsv`` lists them (contig, pos, ref, alt, af).
+* ``truth/<sample_id>.sv.vcf``: the structural variants planted in the sample (VCFv4.2,
+  symbolic alleles; DEMO001: a homozygous 2 kb deletion, a heterozygous 4 kb tandem
+  duplication, a heterozygous 4 kb inversion and a heterozygous balanced translocation between
+  demo1 and demo2; DEMO002 none). Planted small variants inside a deletion or within
+  ``SV_BREAKPOINT_PAD`` bp of a breakpoint are left out of that sample (and its truth).
 * ``samples.tsv`` and ``units.tsv`` (FASTQ paths relative to the directory of ``units.tsv``).
 
 Only numpy and pysam are used. The same seed always gives byte-identical files, and every file
@@ -57,7 +62,7 @@ _CODE_TO_ASCII = np.frombuffer(BASES, dtype=np.uint8)
 
 # What the demo data hold, written to demo/.complete by `helgenom demo`: data of another
 # version are generated again. 2: DEMO002 carries a planted run of homozygosity. 3: a chrM
-# contig with planted heteroplasmic variants.
+# contig with planted heteroplasmic variants; DEMO001 carries planted structural variants.
 DEMO_DATA_VERSION = "3"
 CONTIG_NAMES: tuple[str, str] = ("demo1", "demo2")  # the nuclear contigs
 # The mitochondrial contig: after the nuclear ones in the reference, its reads appended to the
@@ -87,6 +92,22 @@ ERROR_RATE_START = 0.001  # substitution rate at the first base of a read ...
 ERROR_RATE_END = 0.01  # ... rising log-linearly to this at the last base
 TAIL_FRACTION = 0.04  # fraction of reads that end in a low-quality tail
 MIN_GENOME_LENGTH = 30_000
+SV_BREAKPOINT_PAD = 50  # no planted small variant this close to a planted SV's breakpoint
+
+
+@dataclass(frozen=True)
+class DemoSV:
+    """A structural variant planted in a demo sample, positions as fractions of the contig's
+    length: DEL, DUP (tandem) and INV span [start, end) of ``contig``; a BND is a balanced
+    reciprocal translocation joining ``contig`` at ``start`` and ``contig2`` at ``end`` (the
+    tails after both breakpoints are swapped). ``haps``: which haplotypes carry it."""
+
+    svtype: str
+    contig: int
+    start: float
+    end: float
+    haps: tuple[bool, bool]
+    contig2: int | None = None
 
 
 @dataclass(frozen=True)
@@ -106,10 +127,22 @@ class DemoSample:
     # Planted mitochondrial SNVs: the fraction of the chrM molecules carrying each (heteroplasmy;
     # 1.0 homoplasmic), at random positions of the sample's own.
     mito: tuple[float, ...] = (0.1, 0.5, 1.0)
+    svs: tuple[DemoSV, ...] = ()
 
+
+# DEMO001's planted SVs (on the 250 kb genome: demo1 is 150 kb, demo2 100 kb): a homozygous
+# 2 kb deletion (demo1:50,000-52,000), a heterozygous 4 kb tandem duplication over the panel
+# gene DEMOB (demo1:79,000-83,000), a heterozygous 4 kb inversion holding DEMOC
+# (demo2:29,000-33,000), and a heterozygous translocation demo1:120,000 <-> demo2:65,000.
+DEMO001_SVS: tuple[DemoSV, ...] = (
+    DemoSV("DEL", 0, 50 / 150, 52 / 150, (True, True)),
+    DemoSV("DUP", 0, 79 / 150, 83 / 150, (True, False)),
+    DemoSV("INV", 1, 0.29, 0.33, (False, True)),
+    DemoSV("BND", 0, 0.8, 0.65, (True, False), contig2=1),
+)
 
 DEFAULT_SAMPLES: tuple[DemoSample, ...] = (
-    DemoSample("DEMO001", "acute", "female", "demo: synthetic genome", 2, 1),
+    DemoSample("DEMO001", "acute", "female", "demo: synthetic genome", 2, 1, svs=DEMO001_SVS),
     DemoSample("DEMO002", "routine", "male", "demo: synthetic genome", 1, 2, ((1, 0.2, 0.8),)),
 )
 
@@ -136,6 +169,7 @@ class DemoData:
     confident_bed: Path
     roh: dict[str, Path]  # sample_id -> BED of its planted runs of homozygosity (maybe empty)
     mito: dict[str, Path]  # sample_id -> TSV of its planted mitochondrial variants
+    sv: dict[str, Path]  # sample_id -> VCF of its planted structural variants (maybe none)
 
 
 @dataclass(frozen=True)
@@ -477,6 +511,203 @@ def _haplotypes(
 
 
 # --------------------------------------------------------------------------------------------
+# structural variants
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PlacedSV:
+    svtype: str
+    contig: int
+    start: int  # 0-based: DEL/DUP/INV span [start, end); BND: the breakpoint on `contig` ...
+    end: int  # ... and on `contig2` (the tails from these positions on are swapped)
+    haps: tuple[bool, bool]
+    contig2: int | None = None
+
+    @property
+    def genotype(self) -> str:
+        return "1/1" if all(self.haps) else "0/1"
+
+    def breakpoints(self) -> list[tuple[int, int]]:
+        if self.svtype == "BND":
+            assert self.contig2 is not None
+            return [(self.contig, self.start), (self.contig2, self.end)]
+        return [(self.contig, self.start), (self.contig, self.end)]
+
+
+def _sv_coordinates(sample: DemoSample, lengths: Sequence[int]) -> list[_PlacedSV]:
+    """A sample's planted SVs in bases, checked: on the contigs, clear of the contig ends and
+    of each other, and at most one translocation, with the other SVs before its breakpoints."""
+    placed: list[_PlacedSV] = []
+    for sv in sample.svs:
+        where = f"{sample.sample_id}: {sv.svtype} {sv}"
+        if sv.svtype not in ("DEL", "DUP", "INV", "BND") or not any(sv.haps):
+            raise ValueError(f"{where}: the type must be DEL, DUP, INV or BND, on a haplotype")
+        c2 = sv.contig2 if sv.svtype == "BND" else sv.contig
+        if c2 is None or not (0 <= sv.contig < len(lengths) and 0 <= c2 < len(lengths)):
+            raise ValueError(f"{where}: not on the demo contigs")
+        start = round(sv.start * lengths[sv.contig])
+        end = round(sv.end * lengths[c2])
+        if sv.svtype == "BND" and c2 == sv.contig:
+            raise ValueError(f"{where}: a translocation joins two contigs")
+        if sv.svtype != "BND" and end - start < 50:
+            raise ValueError(f"{where}: shorter than 50 bp")
+        placed.append(_PlacedSV(sv.svtype, sv.contig, start, end, sv.haps, sv.contig2))
+    for sv in placed:
+        for ci, pos in sv.breakpoints():
+            if not END_MARGIN <= pos <= lengths[ci] - END_MARGIN:
+                raise ValueError(f"{sample.sample_id}: {sv} is within {END_MARGIN} bp of an end")
+    spans = sorted((s.contig, s.start, s.end) for s in placed if s.svtype != "BND")
+    for a, b in zip(spans, spans[1:], strict=False):
+        if a[0] == b[0] and b[1] < a[2] + 2 * SV_BREAKPOINT_PAD:
+            raise ValueError(f"{sample.sample_id}: planted SVs {a} and {b} overlap")
+    bnds = [s for s in placed if s.svtype == "BND"]
+    if len(bnds) > 1:
+        raise ValueError(f"{sample.sample_id}: at most one translocation can be planted")
+    for bnd in bnds:
+        for ci, pos in bnd.breakpoints():
+            if any(c == ci and e + SV_BREAKPOINT_PAD > pos for c, _, e in spans):
+                raise ValueError(
+                    f"{sample.sample_id}: SVs on a translocated contig must lie before the "
+                    "translocation's breakpoint"
+                )
+    return placed
+
+
+def _clear_sv_breakpoints(variants: Sequence[_Variant], svs: Sequence[_PlacedSV]) -> list[_Variant]:
+    """`variants` without those inside a planted deletion or near a planted breakpoint."""
+
+    def clear(v: _Variant) -> bool:
+        v_end = v.pos0 + len(v.ref)
+        for sv in svs:
+            if (
+                sv.svtype == "DEL"
+                and sv.contig == v.contig
+                and v_end > sv.start
+                and v.pos0 < sv.end
+            ):
+                return False
+            for ci, pos in sv.breakpoints():
+                if (
+                    ci == v.contig
+                    and pos - SV_BREAKPOINT_PAD < v_end
+                    and v.pos0 < pos + SV_BREAKPOINT_PAD
+                ):
+                    return False
+        return True
+
+    return [v for v in variants if clear(v)]
+
+
+def _apply_svs(
+    haplotypes: list[list[NDArray[np.uint8]]],
+    variants: Sequence[_Variant],
+    svs: Sequence[_PlacedSV],
+) -> list[list[NDArray[np.uint8]]]:
+    """The haplotypes (small variants applied) with the planted SVs applied: the translocation
+    first (it swaps the tails after its breakpoints), then the other SVs from right to left, so
+    each one's haplotype coordinates (reference ones shifted by the small indels before them)
+    stay valid."""
+
+    def hap_pos(h: int, ci: int, pos: int) -> int:
+        return pos + sum(
+            len(v.alt) - len(v.ref)
+            for v in variants
+            if v.contig == ci and v.haps[h] and v.pos0 < pos
+        )
+
+    out = [list(hap) for hap in haplotypes]
+    for h in (0, 1):
+        mine = [sv for sv in svs if sv.haps[h]]
+        for sv in (s for s in mine if s.svtype == "BND"):
+            assert sv.contig2 is not None
+            a, b = sv.contig, sv.contig2
+            x, y = hap_pos(h, a, sv.start), hap_pos(h, b, sv.end)
+            seq_a, seq_b = out[h][a], out[h][b]
+            out[h][a] = np.concatenate([seq_a[:x], seq_b[y:]])
+            out[h][b] = np.concatenate([seq_b[:y], seq_a[x:]])
+        spans = sorted((s for s in mine if s.svtype != "BND"), key=lambda s: -s.start)
+        for sv in spans:
+            seq = out[h][sv.contig]
+            s, e = hap_pos(h, sv.contig, sv.start), hap_pos(h, sv.contig, sv.end)
+            if sv.svtype == "DEL":
+                new = np.concatenate([seq[:s], seq[e:]])
+            elif sv.svtype == "DUP":
+                new = np.concatenate([seq[:e], seq[s:e], seq[e:]])
+            else:  # INV: the segment's reverse complement
+                new = np.concatenate([seq[:s], (3 - seq[s:e])[::-1], seq[e:]])
+            out[h][sv.contig] = new.astype(np.uint8)
+    return out
+
+
+def _write_sv_truth(
+    path: Path,
+    sample_id: str,
+    names: Sequence[str],
+    contigs: Sequence[NDArray[np.uint8]],
+    svs: Sequence[_PlacedSV],
+) -> None:
+    """The planted SVs as VCFv4.2 records with symbolic alleles (POS: the base before the
+    event, as delly writes them); a translocation as its two junctions (breakend notation,
+    with CHR2/POS2 as delly writes them)."""
+    header = [
+        "##fileformat=VCFv4.2",
+        '##FILTER=<ID=PASS,Description="All filters passed">',
+        "##source=helgenom.demo",
+        "##reference=demo.fa",
+        *(f"##contig=<ID={n},length={len(c)}>" for n, c in zip(names, contigs, strict=True)),
+        '##ALT=<ID=DEL,Description="Deletion">',
+        '##ALT=<ID=DUP,Description="Tandem duplication">',
+        '##ALT=<ID=INV,Description="Inversion">',
+        '##INFO=<ID=SVTYPE,Number=1,Type=String,Description="Type of structural variant">',
+        '##INFO=<ID=END,Number=1,Type=Integer,Description="End position of the variant">',
+        '##INFO=<ID=SVLEN,Number=1,Type=Integer,Description="Length of the variant">',
+        '##INFO=<ID=CHR2,Number=1,Type=String,Description="Contig of the other breakpoint">',
+        '##INFO=<ID=POS2,Number=1,Type=Integer,Description="Position of the other breakpoint">',
+        '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+        "\t".join(
+            ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", sample_id]
+        ),
+    ]
+    rows: list[tuple[int, int, str]] = []
+    for i, sv in enumerate(svs, 1):
+        name = f"{sv.svtype}{i}"
+        if sv.svtype == "BND":
+            assert sv.contig2 is not None
+            a, b = sv.contig, sv.contig2
+            # junctions: a[..x] joined to b[y+1..], and b[..y] joined to a[x+1..] (1-based)
+            for (c, p, other, p2), suffix in (
+                ((a, sv.start, b, sv.end), "_1"),
+                ((b, sv.end, a, sv.start), "_2"),
+            ):
+                base = _decode(contigs[c][p - 1 : p])
+                alt = f"{base}[{names[other]}:{p2 + 1}["
+                info = f"SVTYPE=BND;CHR2={names[other]};POS2={p2}"
+                rows.append(
+                    (
+                        c,
+                        p,
+                        f"{names[c]}\t{p}\t{name}{suffix}\t{base}\t{alt}\t.\tPASS\t"
+                        f"{info}\tGT\t{sv.genotype}",
+                    )
+                )
+            continue
+        base = _decode(contigs[sv.contig][sv.start - 1 : sv.start])
+        svlen = sv.end - sv.start
+        info = f"SVTYPE={sv.svtype};END={sv.end};SVLEN={-svlen if sv.svtype == 'DEL' else svlen}"
+        rows.append(
+            (
+                sv.contig,
+                sv.start,
+                f"{names[sv.contig]}\t{sv.start}\t{name}\t{base}\t<{sv.svtype}>\t.\tPASS\t{info}"
+                f"\tGT\t{sv.genotype}",
+            )
+        )
+    rows.sort()
+    _write_text(path, "\n".join(header + [r for *_, r in rows]) + "\n")
+
+
+# --------------------------------------------------------------------------------------------
 # reads
 # --------------------------------------------------------------------------------------------
 
@@ -651,6 +882,7 @@ def demo_paths(outdir: Path, samples: Sequence[DemoSample] = DEFAULT_SAMPLES) ->
         confident_bed=outdir / "truth" / "confident.bed",
         roh={s.sample_id: outdir / "truth" / f"{s.sample_id}.roh.bed" for s in samples},
         mito={s.sample_id: outdir / "truth" / f"{s.sample_id}.mito.tsv" for s in samples},
+        sv={s.sample_id: outdir / "truth" / f"{s.sample_id}.sv.vcf" for s in samples},
     )
 
 
@@ -716,6 +948,11 @@ def generate_demo(
         variants = _autozygous(
             _plant_variants(_rng(seed, sample.seed_offset, 1), contigs, masks), roh
         )
+        svs = _sv_coordinates(sample, lengths)
+        variants = _clear_sv_breakpoints(variants, svs)
+        _write_sv_truth(
+            outdir / "truth" / f"{sample.sample_id}.sv.vcf", sample.sample_id, names, contigs, svs
+        )
         _write_text(
             outdir / "truth" / f"{sample.sample_id}.roh.bed",
             _bed_text([(names[ci], start, end) for ci, start, end in roh]),
@@ -732,7 +969,7 @@ def generate_demo(
         )
         molecules = _mito_molecules(mito, mito_variants)
 
-        haplotypes = _haplotypes(contigs, variants)
+        haplotypes = _apply_svs(_haplotypes(contigs, variants), variants, svs)
         base, extra = divmod(n_pairs_total, sample.units)
         mito_base, mito_extra = divmod(n_mito_total, sample.units)
         for i, unit_id in enumerate(unit_ids(sample)):

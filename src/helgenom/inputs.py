@@ -4,7 +4,7 @@ workflow (workflow/rules/common.smk) both run.
 1. the configuration: schema, defaults, every problem with its file:line (helgenom.config);
 2. the reference FASTA (helgenom.reference.check_fasta);
 3. the sample sheet: samples.tsv, units.tsv and their FASTQ files (helgenom.samplesheet);
-4. the validation truth sets, the export, ROH and mitochondrial settings (helgenom.config);
+4. the validation truth sets, the export, ROH, mitochondrial and SV settings (helgenom.config);
 5. the QC threshold set, coverage BED and overrides file (helgenom.qc.gate.check_qc_config);
 6. the gene panels of the samples' indications (helgenom.report.panels.assign_panels).
 
@@ -25,6 +25,7 @@ from helgenom.config import (
     check_export,
     check_mito,
     check_roh,
+    check_sv,
     check_validation,
     validate_config,
 )
@@ -63,6 +64,7 @@ def check_run_inputs(
     check_export(checked, configfiles)
     check_roh(checked, configfiles)
     check_mito(checked, configfiles)
+    check_sv(checked, configfiles)
     overrides = check_qc_config(checked, set(samples), configfiles)
     panels, warnings = assign_panels(checked, samples)
     return CheckedRun(checked, samples, overrides, panels, warnings)

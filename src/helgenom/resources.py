@@ -49,6 +49,7 @@ WGS_INPUT_MB: dict[str, float] = {
     "roh": 0.2 * GB,  # the VCF (bcftools roh)
     # the chrM slices of the CRAM: ~0.1-0.5% of the reads (chrM depth ~30-150x the nuclear)
     "mito_pileup": 0.1 * GB,
+    "sv_delly": 18 * GB + 3.1 * GB,  # CRAM + reference (delly call)
 }
 # The measured runs used a ~1 Mb reference: alignment and calling on a 3.1 Gb genome touch
 # more memory per read (index, caches), and a request that is too short gets the job killed.
@@ -126,6 +127,9 @@ ESTIMATES: dict[str, Estimate] = {
     # One Python/bcftools pass over a VCF or the reference (QC metrics, coverage regions, panel
     # variants): ~5 CPU min per GB; the largest reference contig held in memory (~0.5 GB).
     "scan": Estimate(2000, 0, 0, 10, 5),
+    # delly call (germline, one sample, single-threaded) reading the CRAM once: hand-set, not
+    # yet measured on a 30x genome (~20 CPU min per GB of CRAM + reference: ~7.5 h at 30x).
+    "sv": Estimate(6000, 0, 0, 30, 20),
 }
 
 

@@ -40,6 +40,7 @@ TOOLS: dict[str, Tool] = {
         Tool("fastp", "fastp", "fastp --version", r"fastp (\d+\.\d+\.\d+)"),
         Tool("mosdepth", "mosdepth", "mosdepth --version", r"mosdepth (\d+\.\d+\.\d+)"),
         Tool("freebayes", "freebayes", "freebayes --version", r"version:\s*v?(\d+\.\d+\.\d+)"),
+        Tool("delly", "delly", "delly --version", r"Delly version: v?(\d+\.\d+\.\d+)"),
         Tool(
             "multiqc",
             "multiqc",

@@ -188,6 +188,55 @@ def test_demo_mitochondrial_heteroplasmy_matches_the_planted(
     assert "(not planted)" not in stdout
 
 
+def test_demo_structural_variants_match_the_planted_ones(
+    demo_run: tuple[Path, str], sample: str
+) -> None:
+    """delly finds DEMO001's planted deletion, tandem duplication, inversion and translocation
+    (truvari on the first three, breakpoints on the translocation) and nothing else; the
+    duplication and inversion touch the panel genes DEMOB and DEMOC, which the summary, the
+    MultiQC table, the report and its FHIR bundle name. DEMO002 (none planted) has none."""
+    import json
+
+    from helgenom.sv import compare_sv, read_sv_calls, truvari_bench
+
+    run_dir, stdout = demo_run
+    truth_vcf = demo_paths(run_dir / "demo").sv[sample]
+    calls_vcf = run_dir / "results" / "sv" / f"{sample}.vcf.gz"
+    planted, calls = read_sv_calls(truth_vcf), read_sv_calls(calls_vcf)
+    result = compare_sv(planted, calls)
+    assert not result.missed and not result.extra, result
+    summary = json.loads((run_dir / "results" / "sv" / f"{sample}.sv.json").read_text())
+    report = json.loads((run_dir / "results" / "report" / f"{sample}.json").read_text())
+    fhir = json.loads((run_dir / "results" / "report" / f"{sample}.fhir.json").read_text())
+    (sv_obs,) = [
+        e["resource"]
+        for e in fhir["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "sv"
+    ]
+    mqc = (run_dir / "results" / "qc" / "sv_mqc.tsv").read_text()
+    html = (run_dir / "results" / "report" / f"{sample}.html").read_text()
+    assert report["sv"]["counts"] == summary["counts"]
+    assert sv_obs["valueQuantity"]["value"] == summary["total"] == len(calls)
+    if planted:
+        assert {t.svtype for t in planted} == {"DEL", "DUP", "INV", "BND"}
+        bench = truvari_bench(truth_vcf, calls_vcf)
+        assert bench is not None, "truvari (helgenom[test]) is not installed"
+        assert bench["recall"] == 1.0 and bench["precision"] == 1.0, bench
+        genes = {g: c["type"] for c in report["sv"]["panel_calls"] for g in c["genes"]}
+        assert genes == {"DEMOB": "DUP", "DEMOC": "INV"}
+        panel_components = [c["valueString"] for c in sv_obs["component"] if "valueString" in c]
+        assert any(v.startswith("DUP demo1:") and v.endswith(": DEMOB") for v in panel_components)
+        assert "touch panel genes (DEMOB, DEMOC)" in html
+        row = next(line for line in mqc.splitlines() if line.startswith(f"{sample}\t"))
+        assert row.split("\t")[1:4] == ["1", "1", str(summary["counts"]["INV"])]
+        assert f"{sample:10} {len(planted):>7} {len(calls):>5} {len(planted):>5}   1.000" in stdout
+    else:
+        assert calls == [] and summary["total"] == 0
+        assert "No structural variant touches a panel gene" in html
+        assert f"{sample}\t0\t0\t0\t0\t0\t0\t0" in mqc
+
+
 def test_demo_deposits_into_the_embedded_database(demo_run: tuple[Path, str]) -> None:
     """The quick start deposits both samples into its embedded (SQLite) genome database; a
     clinician of the department reads each VCF back byte-identical."""

@@ -37,6 +37,7 @@ from helgenom.report.panels import (
 from helgenom.report.render import render_html
 from helgenom.report.variants import parse_bcsq, zygosity
 from helgenom.roh import RohSettings, Segment, summarise_roh
+from helgenom.sv import SvCall, SvSettings, summarise_sv
 
 BASE = {"samples": "s", "units": "u", "reference": {"fasta": "r.fa", "build": "test"}}
 SAMPLE = {
@@ -142,6 +143,15 @@ def inputs(tmp_path: Path) -> dict:
             MITO_SETTINGS,
             ("chrM", 16569),
         ),
+        "sv": summarise_sv(
+            "S1",
+            [
+                SvCall("c1", 2000, 2600, "DEL", "0/1", "DEL1", genes=("GENE1",)),
+                SvCall("c1", 7000, 7000, "BND", "0/1", "BND1", "c2", 500, genes=("GENE2",)),
+                SvCall("c1", 9000, 9400, "DUP", "0/1", "DUP1"),
+            ],
+            SvSettings(("delly",), 50),
+        ),
     }
 
 
@@ -201,6 +211,38 @@ def test_mito_section_in_report_html_and_fhir(inputs: dict) -> None:
     assert "valueQuantity" not in obs[0] and "component" not in obs[0]
     failed = _build(inputs, values={"mean_coverage": 10.0})
     assert failed["mito"] is None
+
+
+def test_structural_variants_in_report_html_and_fhir_withheld_on_qc_failure(
+    inputs: dict,
+) -> None:
+    report = _build(inputs)
+    assert report["sv"]["counts"] == {"DEL": 1, "DUP": 1, "INV": 0, "INS": 0, "BND": 1}
+    assert [c["id"] for c in report["sv"]["panel_calls"]] == ["DEL1", "BND1"]
+    assert any("Structural variants: delly" in item for item in report["limitations"])
+    html = render_html(report)
+    assert "2 structural variant(s) touch panel genes (GENE1, GENE2)" in html
+    assert "c1:7,000 &rarr; c2:500" in html
+    (sv,) = [
+        e["resource"]
+        for e in build_bundle(report)["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "sv"
+    ]
+    assert sv["valueQuantity"]["value"] == 3
+    counts = {c["code"]["coding"][0]["code"]: c.get("valueQuantity", {}).get("value")
+              for c in sv["component"]}  # fmt: skip
+    assert counts["sv-count-del"] == 1 and counts["sv-count-inv"] == 0
+    assert [c["valueString"] for c in sv["component"] if "valueString" in c] == [
+        "DEL c1:2000-2600 0/1: GENE1",
+        "BND c1:7000-7000 0/1 (to c2:500): GENE2",
+    ]
+    failed = _build(inputs, values={"mean_coverage": 10.0})
+    assert failed["sv"] is None
+    assert not [
+        e for e in build_bundle(failed)["entry"]
+        if e["resource"].get("code", {}).get("coding", [{}])[0].get("code") == "sv"
+    ]  # fmt: skip
 
 
 def test_panel_coverage_from_quantized_runs(inputs: dict) -> None:

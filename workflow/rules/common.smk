@@ -193,6 +193,7 @@ def multiqc_inputs(wildcards=None):
     files.append("results/qc/qc_gate_mqc.yaml")  # the QC gate (qc.smk)
     files.append("results/qc/roh_mqc.tsv")  # runs of homozygosity (roh.smk)
     files.append("results/qc/mito_mqc.tsv")  # mitochondrial variants (mito.smk)
+    files.append("results/qc/sv_mqc.tsv")  # structural variants (sv.smk)
     if VALIDATION:
         files.append("results/qc/validation_mqc.tsv")
     return files
@@ -211,6 +212,8 @@ def final_outputs():
             out += [f"results/gvcf/{sample}.g.vcf.gz", f"results/gvcf/{sample}.g.vcf.gz.tbi"]
         out.append(f"results/roh/{sample}.roh.json")
         out += [f"results/mito/{sample}.vcf.gz", f"results/mito/{sample}.mito.json"]
+        out += [f"results/sv/{sample}.vcf.gz", f"results/sv/{sample}.vcf.gz.tbi"]
+        out.append(f"results/sv/{sample}.sv.json")
         if sample in VALIDATION:
             out += [f"results/validation/{sample}.tsv", f"results/validation/{sample}.json"]
     out += ["results/qc/multiqc/multiqc_report.html", "results/versions.yaml"]
@@ -227,7 +230,7 @@ EXPORT = config["export"]["enabled"]
 def export_inputs(wildcards):
     """What a sample's deposit holds (helgenom.export.provenance.standard_files), so the
     export waits for all of it: CRAM, VCF, gVCF, per-sample QC, the QC gate, the report
-    renderings, the runs of homozygosity, the mitochondrial variants."""
+    renderings, the runs of homozygosity, the mitochondrial and structural variants."""
     sample = wildcards.sample
     files = {
         "gate": f"results/qc/gate/{sample}.json",
@@ -243,6 +246,11 @@ def export_inputs(wildcards):
             f"results/mito/{sample}.vcf.gz",
             f"results/mito/{sample}.vcf.gz.tbi",
             f"results/mito/{sample}.mito.json",
+        ],
+        "sv": [
+            f"results/sv/{sample}.vcf.gz",
+            f"results/sv/{sample}.vcf.gz.tbi",
+            f"results/sv/{sample}.sv.json",
         ],
     }
     if GVCF:
@@ -266,12 +274,13 @@ TOOL_ENVS = {
     "mosdepth": "mosdepth",
     "multiqc": "multiqc",
     "freebayes": "freebayes",
+    "delly": "delly",
 }
 
 
 def versions_tools():
     """Tools whose version a tool_version job asks (MultiQC's comes from its report data)."""
-    tools = ["samtools", "bcftools", "tabix", "fastp", "mosdepth", ALIGNER]
+    tools = ["samtools", "bcftools", "tabix", "fastp", "mosdepth", "delly", ALIGNER]
     tools += [c for c in CALLERS if c not in tools]
     return sorted(tools)
 

@@ -61,6 +61,7 @@ rule report_json:
         bed=panel_bed,
         roh="results/roh/{sample}.roh.json",
         mito="results/mito/{sample}.mito.json",
+        sv="results/sv/{sample}.sv.json",
         **reference_files(),
     output:
         "results/report/{sample}.json",
@@ -98,6 +99,7 @@ rule report_json:
             reference_dict=input.dict,
             roh=read_json(input.roh),
             mito=read_json(input.mito),
+            sv=read_json(input.sv),
         )
         write_report(report, output[0])
         Path(log[0]).write_text(f"{report['report_id']}: {report['answer']['category']}\n")

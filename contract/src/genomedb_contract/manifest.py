@@ -141,9 +141,10 @@ def build_manifest(
 ) -> dict[str, Any]:
     """The submission manifest of a sample, validated against the schema.
 
-    `files` maps manifest keys (cram, crai, vcf, vcf_tbi, gvcf, gvcf_tbi, qc_*, report_*) to
-    paths; `qc_gate` is the manifest's qc_gate block (helgenom.export.sample.qc_gate_record);
-    `key` the deposit's idempotency key (helgenom.export.provenance.deposit_key), if any.
+    `files` maps manifest keys (cram, crai, vcf, vcf_tbi, gvcf, gvcf_tbi, qc_*, report_*, roh_*,
+    sv_*) to paths; `qc_gate` is the manifest's qc_gate block
+    (helgenom.export.sample.qc_gate_record); `key` the deposit's idempotency key
+    (helgenom.export.provenance.deposit_key), if any.
     Raises DepositError listing every problem.
     """
     if looks_like_cpr(sample_id):

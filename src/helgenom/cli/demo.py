@@ -130,6 +130,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for v in extra:
             change = f"{v['pos']}{v['ref']}>{v['alt']}"
             print(f"{sample:10} {change:>16} {'-':>10} {v['af']:>9.3f}  {v['class']} (not planted)")
+    _print_sv_comparison(workdir, data.sv)
     print("\nhelgenom demo: QC gate and clinical report (results/report/<sample>.pdf/.html/...)")
     for sample in data.truth:
         report = workdir / "results" / "report" / f"{sample}.json"
@@ -152,6 +153,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
     outputs = "cram/, vcf/, qc/multiqc/multiqc_report.html, report/, export/"
     print(f"\nOutputs: {workdir / 'results'} ({outputs})")
     return 0
+
+
+def _print_sv_comparison(workdir: Path, truth: dict[str, Path]) -> None:
+    """Planted vs found structural variants per sample: helgenom.sv.compare_sv over every type
+    (translocations by their breakpoints), and truvari bench over the spanning ones when
+    truvari is installed (it is in helgenom[test])."""
+    from helgenom.sv import compare_sv, read_sv_calls, truvari_bench
+
+    print("\nhelgenom demo: structural variants, planted vs found (results/sv/<sample>.vcf.gz)")
+    print(
+        f"{'sample':10} {'planted':>7} {'calls':>5} {'found':>5} {'recall':>7} {'precision':>9}"
+        "  truvari DEL/DUP/INV: recall, precision"
+    )
+    missing_truvari = False
+    for sample, truth_vcf in truth.items():
+        calls_vcf = workdir / "results" / "sv" / f"{sample}.vcf.gz"
+        planted, calls = read_sv_calls(truth_vcf), read_sv_calls(calls_vcf)
+        result = compare_sv(planted, calls)
+        bench = None
+        if any(t.svtype != "BND" for t in planted):
+            bench = truvari_bench(truth_vcf, calls_vcf)
+            missing_truvari |= bench is None
+        truvari = (
+            "-" if bench is None else f"{_ratio(bench['recall'])}, {_ratio(bench['precision'])}"
+        )
+        print(
+            f"{sample:10} {len(planted):>7} {len(calls):>5} {len(result.matched):>5} "
+            f"{_ratio(result.recall):>7} {_ratio(result.precision):>9}  {truvari}"
+        )
+    if missing_truvari:
+        print("(truvari is not installed: pip install 'truvari>=5,<6' for its comparison)")
 
 
 def _ratio(value: float | None) -> str:

@@ -28,9 +28,9 @@ def standard_files(results: str | Path, sample_id: str) -> dict[str, Path]:
     """The outputs of one sample under a run's results/ folder, by manifest key.
 
     CRAM, VCF and their indexes must exist; the gVCF, per-sample QC metrics, runs of
-    homozygosity, mitochondrial variants and report renderings are added when present. The
-    run's MultiQC report is not: it covers every sample of the run, and a deposit holds one
-    sample's data only.
+    homozygosity, mitochondrial and structural variants and report renderings are added when
+    present. The run's MultiQC report is not: it covers every sample of the run, and a deposit
+    holds one sample's data only.
     """
     results = Path(results)
     files = {
@@ -58,6 +58,9 @@ def standard_files(results: str | Path, sample_id: str) -> dict[str, Path]:
         "mito_vcf": results / "mito" / f"{sample_id}.vcf.gz",
         "mito_vcf_tbi": results / "mito" / f"{sample_id}.vcf.gz.tbi",
         "mito_summary": results / "mito" / f"{sample_id}.mito.json",
+        "sv_vcf": results / "sv" / f"{sample_id}.vcf.gz",
+        "sv_vcf_tbi": results / "sv" / f"{sample_id}.vcf.gz.tbi",
+        "sv_summary": results / "sv" / f"{sample_id}.sv.json",
     }
     files.update({key: path for key, path in optional.items() if path.is_file()})
     if ("gvcf" in files) != ("gvcf_tbi" in files):

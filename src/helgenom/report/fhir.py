@@ -367,6 +367,37 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
                 for v in mito["variants"]
             ]
         results.append({"reference": add("Observation", "mito", resource)})
+    sv = report.get("sv")
+    if sv is not None:
+        # Structural variants: a local code; the count of PASS calls, the counts by type and
+        # the calls touching the panel's genes as components, the interpretation as the note.
+        resource = observation(
+            None,
+            _cc(LOCAL, "sv", "Structural variants"),
+            specimen=specimen_ref,
+            valueQuantity={"value": sv["total"], "system": UCUM, "code": "1"},
+            note=[{"text": sv["interpretation"]}],
+        )
+        components = [
+            _component(
+                _cc(LOCAL, f"sv-count-{svtype.lower()}", f"{svtype} calls"),
+                valueQuantity={"value": count, "system": UCUM, "code": "1"},
+            )
+            for svtype, count in sv["counts"].items()
+        ]
+        components += [
+            _component(
+                _cc(LOCAL, "sv-panel-call", "SV touching panel genes"),
+                valueString=(
+                    f"{c['type']} {c['contig']}:{c['pos']}-{c['end']} {c['genotype']}"
+                    + (f" (to {c['chr2']}:{c['pos2']})" if c["type"] == "BND" else "")
+                    + f": {', '.join(c['genes'])}"
+                ),
+            )
+            for c in sv["panel_calls"]
+        ]
+        resource["component"] = components
+        results.append({"reference": add("Observation", "sv", resource)})
 
     diagnostic: dict[str, Any] = {
         "resourceType": "DiagnosticReport",

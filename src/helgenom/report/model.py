@@ -31,7 +31,8 @@ from helgenom.report.panels import Panel
 from helgenom.report.variants import read_panel_variants, vcf_is_annotated
 
 SCHEMA = package_path("schemas", "report.schema.json")
-SCHEMA_VERSION = "1.2"  # 1.1: runs of homozygosity (roh); 1.2: mitochondrial variants (mito)
+SCHEMA_VERSION = "1.2"  # 1.1: runs of homozygosity (roh); 1.2: mitochondrial (mito) and
+# structural variants (sv)
 QC_FAILURE = "QC failure"
 FOR_INTERPRETATION = "variants for interpretation"
 NO_FINDINGS = "no findings in panel"
@@ -165,10 +166,11 @@ def build_report(
     reference_dict: str | Path,
     roh: Mapping[str, Any],
     mito: Mapping[str, Any],
+    sv: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The report model of one sample (see the module docstring); `roh`: the sample's runs of
     homozygosity (helgenom.roh.summarise_roh); `mito`: its mitochondrial variants
-    (helgenom.mito.summarise_mito)."""
+    (helgenom.mito.summarise_mito); `sv`: its structural variants (helgenom.sv.summarise_sv)."""
     intervals = panel.intervals()
     genes = panel_coverage(intervals, quantized_bed)
     min_depth = int(config.get("report", {}).get("min_depth", 20))
@@ -179,9 +181,14 @@ def build_report(
     tools = yaml.safe_load(Path(versions_yaml).read_text()) or {}
     analysis = config["qc"]["analysis"]
     limitations = [
-        "Small variants (SNVs and indels), runs of homozygosity and mitochondrial variants "
-        "only: copy-number, structural and repeat-expansion variants are not assessed.",
+        "Small variants (SNVs and indels), structural variants, runs of homozygosity and "
+        "mitochondrial variants only: copy-number (read-depth) and repeat-expansion variants are "
+        "not assessed.",
         _mito_limitation(mito),
+        f"Structural variants: {', '.join(sv['settings']['callers'])} (paired-end and split "
+        f"reads), PASS calls of at least {sv['settings']['min_size']:,} bp; their genotypes "
+        "and breakpoints are not confirmed by an orthogonal method, and insertions and SVs in "
+        "repeats are poorly detected from short reads.",
         "Runs of homozygosity are hints, not diagnoses: uniparental disomy with ROH "
         "(isodisomy) is seen, heterodisomy is not; segments are counted from "
         f"{roh['settings']['min_length']:,} bp (allele frequencies: "
@@ -242,6 +249,9 @@ def build_report(
             for k in ("assessed", "contig", "mean_depth", "pct_ge_min_depth", "settings")
             + ("counts", "variants", "interpretation")
         },
+        "sv": None
+        if withheld
+        else {k: sv[k] for k in ("interpretation", "settings", "counts", "total", "panel_calls")},
         "panel": {
             **panel.as_dict(),
             "min_depth": min_depth,

@@ -123,6 +123,7 @@ def test_file_keys_and_service_ids() -> None:
     for key in ("cram", "vcf_tbi", "qc_fastp_c0d8dacxx.1", "report_pdf", "roh_summary"):
         assert check_file_key(key) == key
     assert check_file_key("mito_vcf_tbi") == "mito_vcf_tbi"
+    assert check_file_key("sv_summary") == "sv_summary"
     for key in ("../cram", "qc_", "report_X", "bam", "qc_a/b", "mito_", "mitochondria"):
         with pytest.raises(GenomeDBError):
             check_file_key(key)
@@ -199,16 +200,16 @@ def test_tokens_store_only_hashes_and_can_be_revoked(tmp_path: Path) -> None:
                 tokens.issue(conn, name="x", **bad)
 
 
-def test_roh_and_mito_files_are_read_as_the_vcfs_are() -> None:
-    """Runs of homozygosity and mitochondrial variants are variant-level results: clinicians
-    and researchers read them (as the VCFs); reports stay the clinicians', QC the researchers'."""
+def test_roh_mito_and_sv_files_are_read_as_the_vcfs_are() -> None:
+    """Runs of homozygosity, mitochondrial and structural variants are variant-level results:
+    clinicians and researchers read them (as the VCFs); reports stay the clinicians', QC the researchers'."""
     from genomedb.access import may_read_file
     from genomedb.tokens import Principal
 
     clinician = Principal("p1", "c", "clinician", department="kg-x")
     researcher = Principal("p2", "r", "researcher", projects=("p",))
     auditor = Principal("p3", "a", "auditor")
-    for key in ("roh_summary", "mito_vcf", "mito_vcf_tbi", "mito_summary", "vcf"):
+    for key in ("roh_summary", "mito_vcf", "mito_vcf_tbi", "mito_summary", "sv_vcf", "vcf"):
         assert may_read_file(clinician, key) and may_read_file(researcher, key)
         assert not may_read_file(auditor, key)
     assert not may_read_file(researcher, "report_pdf")

@@ -1,0 +1,88 @@
+# Structural variants per sample (helgenom.sv): delly call (germline, paired-end and split
+# reads) on the sample's CRAM; the callers' PASS calls go through one merge step (one caller:
+# copied) that adds the panel genes each SV touches -> results/sv/<sample>.vcf.gz (+ .tbi) and
+# <sample>.sv.json, a MultiQC table for the run, and a section of the clinical report.
+
+from helgenom.sv import SvSettings  # noqa: E402
+
+SV = SvSettings.from_config(config["sv"])
+
+
+def sv_panel_bed(wildcards):
+    """The sample's panel BED (the genes the SVs are annotated with); none without a panel."""
+    panel = REPORT_PANELS.get(wildcards.sample)
+    return str(panel.bed) if panel else []
+
+
+rule sv_delly:
+    input:
+        cram="results/cram/{sample}.cram",
+        crai="results/cram/{sample}.cram.crai",
+        exclude=SV.exclude_bed or [],
+        **reference_files(),
+    output:
+        bcf="results/sv/delly/{sample}.bcf",
+        csi="results/sv/delly/{sample}.bcf.csi",
+    log:
+        "logs/sv_delly/{sample}.log",
+    benchmark:
+        "benchmarks/sv_delly/{sample}.tsv"
+    params:
+        exclude=f"-x {SV.exclude_bed}" if SV.exclude_bed else "",
+    threads: 1  # delly parallelises over samples only
+    resources:
+        **job_resources("sv"),
+    conda:
+        "../../envs/delly.yaml"
+    shell:
+        "delly call -g {input.fa} {params.exclude} -o {output.bcf} {input.cram} > {log} 2>&1"
+
+
+rule sv_vcf:
+    input:
+        delly="results/sv/delly/{sample}.bcf",
+        bed=sv_panel_bed,
+    output:
+        vcf="results/sv/{sample}.vcf.gz",
+        tbi="results/sv/{sample}.vcf.gz.tbi",
+        json="results/sv/{sample}.sv.json",
+    log:
+        "logs/sv_vcf/{sample}.log",
+    benchmark:
+        "benchmarks/sv_vcf/{sample}.tsv"
+    wildcard_constraints:
+        sample=SAMPLE_IDS,
+    params:
+        settings=config["sv"],  # changed settings write the VCF again
+    threads: 1
+    resources:
+        **job_resources("small"),
+    run:
+        from helgenom.fileio import write_json
+        from helgenom.sv import merge_sv_calls, read_gene_intervals, summarise_sv
+
+        genes = read_gene_intervals(input.bed) if input.bed else []
+        calls = merge_sv_calls({"delly": input.delly}, output.vcf, genes, SV)
+        summary = summarise_sv(wildcards.sample, calls, SV)
+        write_json(summary, output.json)
+        Path(log[0]).write_text(f"{wildcards.sample}: {summary['total']} SVs\n")
+
+
+rule sv_mqc:
+    input:
+        expand("results/sv/{sample}.sv.json", sample=SAMPLES),
+    output:
+        "results/qc/sv_mqc.tsv",
+    log:
+        "logs/sv_mqc.log",
+    benchmark:
+        "benchmarks/sv_mqc.tsv"
+    threads: 1
+    resources:
+        **job_resources("small"),
+    run:
+        from helgenom.fileio import read_json
+        from helgenom.sv import write_sv_mqc
+
+        write_sv_mqc([read_json(path) for path in input], output[0])
+        Path(log[0]).write_text(f"{len(input)} samples\n")
