@@ -202,7 +202,8 @@ def test_tokens_store_only_hashes_and_can_be_revoked(tmp_path: Path) -> None:
 
 def test_roh_mito_and_sv_files_are_read_as_the_vcfs_are() -> None:
     """Runs of homozygosity, mitochondrial and structural variants are variant-level results:
-    clinicians and researchers read them (as the VCFs); reports stay the clinicians', QC the researchers'."""
+    clinicians and researchers read them (as the VCFs); reports stay the clinicians', QC the
+    researchers'."""
     from genomedb.access import may_read_file
     from genomedb.tokens import Principal
 
