@@ -47,6 +47,10 @@ WGS_INPUT_MB: dict[str, float] = {
     "qc_metrics": 0.2 * GB,  # the VCF (and the QC text files)
     "panel_variants": 0.2 * GB + 3.1 * GB,  # VCF + reference (bcftools csq)
     "roh": 0.2 * GB,  # the VCF (bcftools roh)
+    # re-analysis of a unit from an aligned file (reanalysis.smk): a 30x CRAM + its reference
+    "aligned_fastq": 18 * GB + 3.1 * GB,
+    "aligned_reuse": 18 * GB + 3.1 * GB,
+    "aligned_record": 18 * GB,  # the aligned file (its SHA-256)
 }
 # The measured runs used a ~1 Mb reference: alignment and calling on a 3.1 Gb genome touch
 # more memory per read (index, caches), and a request that is too short gets the job killed.
@@ -124,6 +128,14 @@ ESTIMATES: dict[str, Estimate] = {
     # One Python/bcftools pass over a VCF or the reference (QC metrics, coverage regions, panel
     # variants): ~5 CPU min per GB; the largest reference contig held in memory (~0.5 GB).
     "scan": Estimate(2000, 0, 0, 10, 5),
+    # Re-analysis from a CRAM/BAM (reanalysis.smk), hand-set from published throughput (the
+    # cost model's calibration runs start from FASTQ): decoding a 30x CRAM, collating it by
+    # name and writing FASTQ (bgzf level 1) ~10 CPU min per GB of CRAM; collate's buckets and
+    # htslib's reference cache ~2 GB.
+    "extract": Estimate(2500, 0, 300, 15, 10),
+    # the same collate, fixmate -m and a coordinate sort (buffers per thread, as align's
+    # samtools sort -m) ~20 CPU min per GB of CRAM.
+    "reuse": Estimate(3000, 0, 1024, 15, 20),
 }
 
 

@@ -21,6 +21,7 @@ LOCAL_RULES = {"all", "genome_chunks", "coverage_summary", "tool_version", "vers
 LOCAL_RULES |= {"qc_gate", "qc_gate_summary", "report_json", "report_render"}  # QC gate, report
 LOCAL_RULES |= {"export"}  # the deposit: HPC compute nodes have no route to the database
 LOCAL_RULES |= {"roh_summary", "roh_mqc"}  # runs of homozygosity: JSON and table
+LOCAL_RULES |= {"aligned_reuse_header", "input_record", "input_mqc"}  # re-analysis records
 MIN_JOB_MINUTES = 10  # shorter jobs flood the scheduler (grouped or local instead)
 # The shipped config.yaml's calling.chunks (auto: the cost model's count for a 30x genome).
 SHIPPED_CHUNKS = yaml.safe_load((REPO / "config.yaml").read_text())["calling"]["chunks"]
