@@ -127,6 +127,12 @@ def inputs(tmp_path: Path) -> dict:
         "roh": summarise_roh(
             "S1", [Segment("c1", 1001, 9000, 120, 60.0)], {"c1": (10_000, 10_000)}, ROH_SETTINGS
         ),
+        "input_record": {
+            "sample_id": "S1",
+            "source": "fastq",
+            "mode": None,
+            "units": [{"unit_id": "FC1.1", "source": "fastq", "fq1": "a.fq.gz", "fq2": "b.fq.gz"}],
+        },
     }
 
 
@@ -154,6 +160,32 @@ def test_runs_of_homozygosity_in_report_and_fhir_withheld_on_qc_failure(inputs: 
     assert [c["valueString"] for c in roh[0]["component"]] == ["upd:c1"]
     failed = _build(inputs, values={"mean_coverage": 10.0})
     assert failed["roh"] is None and failed["variants_withheld"]
+
+
+def test_method_input_names_the_source_of_the_reads(inputs: dict) -> None:
+    report = _build(inputs)
+    assert report["method"]["input"] == {
+        "source": "fastq",
+        "mode": None,
+        "summary": "FC1.1: FASTQ",
+        "units": [{"unit_id": "FC1.1", "source": "fastq"}],
+    }
+    assert not any("Re-analysis" in item for item in report["limitations"])
+    sha = "ab" * 32
+    unit = {"unit_id": "re1", "source": "aligned", "mode": "reuse", "file": "S1.cram",
+            "format": "CRAM", "sha256": sha, "reference_match": True,
+            "previous_programs": ["bwa"]}  # fmt: skip
+    record = {"sample_id": "S1", "source": "aligned", "mode": "reuse", "units": [unit]}
+    report = _build(inputs | {"input_record": record})
+    assert report["method"]["input"]["units"][0]["sha256"] == sha
+    assert "previous_programs" not in report["method"]["input"]["units"][0]
+    assert any("existing alignments" in item for item in report["limitations"])
+    html = render_html(report)
+    assert "alignments reused" in html and "S1.cram (sha256 abababababab)" in html
+    realigned = dict(unit, mode="realign", unpaired_reads_dropped=1234)
+    report = _build(inputs | {"input_record": {**record, "mode": "realign", "units": [realigned]}})
+    assert any("1,234 reads without their mate" in item for item in report["limitations"])
+    assert "reads realigned" in render_html(report)
 
 
 def test_panel_coverage_from_quantized_runs(inputs: dict) -> None:

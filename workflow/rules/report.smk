@@ -60,6 +60,7 @@ rule report_json:
         versions="results/versions.yaml",
         bed=panel_bed,
         roh="results/roh/{sample}.roh.json",
+        input_record="results/qc/input/{sample}.json",
         **reference_files(),
     output:
         "results/report/{sample}.json",
@@ -96,6 +97,7 @@ rule report_json:
             versions_yaml=input.versions,
             reference_dict=input.dict,
             roh=read_json(input.roh),
+            input_record=read_json(input.input_record),
         )
         write_report(report, output[0])
         Path(log[0]).write_text(f"{report['report_id']}: {report['answer']['category']}\n")
