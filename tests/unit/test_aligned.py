@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from pathlib import Path
 from typing import Any
 
-import pysam
 import pytest
+from aligned_helpers import write_aligned, write_dict, write_fasta
 
 from helgenom.aligned import (
     AlignedError,
@@ -34,84 +33,15 @@ from helgenom.samplesheet import SampleSheetError, load_samplesheet, read_group_
 SAMPLES_TSV = "sample_id\tsex\tpriority\tindication\nS1\tfemale\troutine\tx\n"
 
 
-def _fasta(path: Path, lengths: dict[str, int], seed: int = 1) -> Path:
-    rng = random.Random(seed)
-    with path.open("w") as handle:
-        for name, length in lengths.items():
-            seq = "".join(rng.choice("ACGT") for _ in range(length))
-            handle.write(f">{name}\n" + "\n".join(seq[i : i + 60] for i in range(0, length, 60)))
-            handle.write("\n")
-    pysam.faidx(str(path))
-    return path
-
-
-def _dict(fasta: Path) -> Path:
-    """The sequence dictionary samtools dict writes (SN, LN, M5), without running samtools."""
-    lines = ["@HD\tVN:1.0\tSO:unsorted"]
-    with pysam.FastaFile(str(fasta)) as fa:
-        for name in fa.references:
-            md5 = hashlib.md5(fa.fetch(name).upper().encode()).hexdigest()
-            lines.append(f"@SQ\tSN:{name}\tLN:{fa.get_reference_length(name)}\tM5:{md5}")
-    path = fasta.with_suffix(".dict")
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _aligned(
-    path: Path,
-    fasta: Path,
-    samples: dict[str, str] | None = None,
-    pairs: int = 20,
-) -> Path:
-    """A coordinate-sorted, indexed BAM or CRAM (by suffix) of read pairs on `fasta`'s first
-    contig; `samples`: read group ID -> SM (None: no @RG)."""
-    header: dict[str, Any] = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": []}
-    with pysam.FastaFile(str(fasta)) as fa:
-        for name in fa.references:
-            md5 = hashlib.md5(fa.fetch(name).upper().encode()).hexdigest()
-            header["SQ"].append({"SN": name, "LN": fa.get_reference_length(name), "M5": md5})
-        contig = fa.fetch(fa.references[0])
-    rgs = list(samples or {})
-    if samples:
-        header["RG"] = [
-            {"ID": rg, "SM": sm, "LB": "L1", "PL": "ILLUMINA"} for rg, sm in samples.items()
-        ]
-    header["PG"] = [{"ID": "bwa", "PN": "bwa", "VN": "0.7.17"}]
-    records = []
-    ah = pysam.AlignmentHeader.from_dict(header)
-    for i in range(pairs):
-        start, mate = 100 + 7 * i, 300 + 7 * i
-        for first, pos, mpos in ((True, start, mate), (False, mate, start)):
-            read = pysam.AlignedSegment(ah)
-            read.query_name = f"r{i}"
-            read.query_sequence = contig[pos : pos + 50]
-            read.flag = 1 | 2 | (64 if first else 128) | (32 if first else 16)
-            read.reference_id, read.reference_start = 0, pos
-            read.mapping_quality, read.cigarstring = 60, "50M"
-            read.next_reference_id, read.next_reference_start = 0, mpos
-            read.template_length = (mate + 50 - start) * (1 if first else -1)
-            read.query_qualities = pysam.qualitystring_to_array("I" * 50)
-            if rgs:
-                read.set_tag("RG", rgs[i % len(rgs)])
-            records.append(read)
-    records.sort(key=lambda r: r.reference_start)
-    mode = "wc" if path.suffix == ".cram" else "wb"
-    with pysam.AlignmentFile(str(path), mode, header=header, reference_filename=str(fasta)) as out:
-        for read in records:
-            out.write(read)
-    pysam.index(str(path))
-    return path
-
-
 @pytest.fixture
 def ref(tmp_path: Path) -> Path:
-    return _fasta(tmp_path / "ref.fa", {"c1": 2000, "c2": 1500})
+    return write_fasta(tmp_path / "ref.fa", {"c1": 2000, "c2": 1500})
 
 
 @pytest.fixture
 def other_ref(tmp_path: Path) -> Path:
     """Another build: same names, c1 of another length."""
-    return _fasta(tmp_path / "other.fa", {"c1": 2100, "c2": 1500}, seed=2)
+    return write_fasta(tmp_path / "other.fa", {"c1": 2100, "c2": 1500}, seed=2)
 
 
 def _sheet(tmp_path: Path, rows: list[dict[str, str]]) -> tuple[Path, Path]:
@@ -142,11 +72,13 @@ def _config(ref: Path, tmp_path: Path, mode: str = "realign") -> dict[str, Any]:
 # ---- headers and references ----------------------------------------------------------------
 @pytest.mark.parametrize("suffix", [".bam", ".cram"])
 def test_header_of_bam_and_cram(tmp_path: Path, ref: Path, suffix: str) -> None:
-    path = _aligned(tmp_path / f"x{suffix}", ref, {"rg1": "OLD1", "rg2": "OLD1", "rg3": "OLD2"})
+    path = write_aligned(
+        tmp_path / f"x{suffix}", ref, {"rg1": "OLD1", "rg2": "OLD1", "rg3": "OLD2"}
+    )
     header = read_aligned_header(path)
     assert header.format == suffix[1:].upper()
     assert [c.name for c in header.contigs] == ["c1", "c2"]
-    assert header.contigs == tuple(contigs_from_dict(_dict(ref)))  # names, lengths, M5
+    assert header.contigs == tuple(contigs_from_dict(write_dict(ref)))  # names, lengths, M5
     assert header.samples == ["OLD1", "OLD2"]
     assert read_group_ids(header, "OLD1") == ["rg1", "rg2"]
     assert read_group_ids(header, None) == []
@@ -154,7 +86,7 @@ def test_header_of_bam_and_cram(tmp_path: Path, ref: Path, suffix: str) -> None:
 
 
 def test_truncated_and_foreign_files_are_refused(tmp_path: Path, ref: Path) -> None:
-    bam = _aligned(tmp_path / "x.bam", ref, {"rg1": "S"})
+    bam = write_aligned(tmp_path / "x.bam", ref, {"rg1": "S"})
     cut = tmp_path / "cut.bam"
     cut.write_bytes(bam.read_bytes()[:-28])  # without the BGZF end-of-file block
     with pytest.raises(ValueError, match="cannot be read"):
@@ -167,7 +99,8 @@ def test_truncated_and_foreign_files_are_refused(tmp_path: Path, ref: Path) -> N
 
 def test_reference_contigs_from_fasta_equal_samtools_dict(tmp_path: Path, ref: Path) -> None:
     from_fasta = reference_contigs(ref, tmp_path / "missing.dict")
-    assert from_fasta == contigs_from_dict(_dict(ref))  # now beside the FASTA: read from it
+    # samtools dict's M5: the MD5 of the upper-case sequence (the dict is now beside the FASTA)
+    assert from_fasta == contigs_from_dict(write_dict(ref))
     assert reference_contigs(ref) == from_fasta
 
 
@@ -187,7 +120,7 @@ def test_compare_contigs_names_the_differences() -> None:
 
 # ---- the sample sheet ----------------------------------------------------------------------
 def test_sample_sheet_with_aligned_and_fastq_units(tmp_path: Path, ref: Path) -> None:
-    cram = _aligned(tmp_path / "old.cram", ref, {"rg1": "OLD"})
+    cram = write_aligned(tmp_path / "old.cram", ref, {"rg1": "OLD"})
     fq = tmp_path / "r1.fq"
     fq2 = tmp_path / "r2.fq"
     fq.write_text("@a\nACGT\n+\nIIII\n")
@@ -201,15 +134,15 @@ def test_sample_sheet_with_aligned_and_fastq_units(tmp_path: Path, ref: Path) ->
 
 
 def test_an_aligned_only_sheet_needs_no_fastq_columns(tmp_path: Path, ref: Path) -> None:
-    _aligned(tmp_path / "old.bam", ref)
+    write_aligned(tmp_path / "old.bam", ref)
     row = {k: v for k, v in _unit("old.bam").items() if not k.startswith(("fq", "aligned_"))}
     samples = load_samplesheet(*_sheet(tmp_path, [row]))
     assert samples["S1"].units[0].aligned == tmp_path / "old.bam"
 
 
 def test_sample_sheet_problems_of_aligned_units(tmp_path: Path, ref: Path) -> None:
-    _aligned(tmp_path / "ok.cram", ref)
-    _aligned(tmp_path / "noindex.bam", ref)
+    write_aligned(tmp_path / "ok.cram", ref)
+    write_aligned(tmp_path / "noindex.bam", ref)
     (tmp_path / "noindex.bam.bai").unlink()
     (tmp_path / "ref2.fa").write_text(">c1\nACGT\n")
     rows = [
@@ -244,8 +177,8 @@ def _samples(tmp_path: Path, rows: list[dict[str, str]]) -> tuple[dict, Path]:
 
 
 def test_reuse_needs_the_runs_reference(tmp_path: Path, ref: Path, other_ref: Path) -> None:
-    _aligned(tmp_path / "same.cram", ref)
-    _aligned(tmp_path / "other.bam", other_ref)
+    write_aligned(tmp_path / "same.cram", ref)
+    write_aligned(tmp_path / "other.bam", other_ref)
     samples, units_tsv = _samples(tmp_path, [_unit("same.cram"), _unit("other.bam", unit_id="U2")])
     with pytest.raises(AlignedError) as error:
         check_aligned_units(_config(ref, tmp_path, "reuse"), samples, units_tsv)
@@ -261,22 +194,22 @@ def test_reuse_needs_the_runs_reference(tmp_path: Path, ref: Path, other_ref: Pa
 def test_a_cram_of_another_reference_needs_its_fasta(
     tmp_path: Path, ref: Path, other_ref: Path
 ) -> None:
-    _aligned(tmp_path / "other.cram", other_ref)
+    write_aligned(tmp_path / "other.cram", other_ref)
     samples, units_tsv = _samples(tmp_path, [_unit("other.cram")])
     with pytest.raises(AlignedError, match="column 'aligned_reference': the CRAM"):
         check_aligned_units(_config(ref, tmp_path), samples, units_tsv)
     samples, units_tsv = _samples(tmp_path, [_unit("other.cram", aligned_reference="other.fa")])
     assert check_aligned_units(_config(ref, tmp_path), samples, units_tsv)
     # the M5 tells builds apart when names and lengths agree
-    same_shape = _fasta(tmp_path / "shape.fa", {"c1": 2000, "c2": 1500}, seed=3)
-    _aligned(tmp_path / "shape.cram", same_shape)
+    same_shape = write_fasta(tmp_path / "shape.fa", {"c1": 2000, "c2": 1500}, seed=3)
+    write_aligned(tmp_path / "shape.cram", same_shape)
     samples, units_tsv = _samples(tmp_path, [_unit("shape.cram")])
     with pytest.raises(AlignedError, match="c1 has M5"):
         check_aligned_units(_config(ref, tmp_path, "reuse"), samples, units_tsv)
 
 
 def test_the_sample_of_a_multi_sample_file(tmp_path: Path, ref: Path) -> None:
-    _aligned(tmp_path / "two.bam", ref, {"a": "OLD1", "b": "OLD2"})
+    write_aligned(tmp_path / "two.bam", ref, {"a": "OLD1", "b": "OLD2"})
     samples, units_tsv = _samples(tmp_path, [_unit("two.bam")])
     with pytest.raises(AlignedError, match=r"reads of 2 samples \(OLD1, OLD2\)"):
         check_aligned_units(_config(ref, tmp_path), samples, units_tsv)
@@ -289,17 +222,17 @@ def test_the_sample_of_a_multi_sample_file(tmp_path: Path, ref: Path) -> None:
 
 
 def test_reuse_without_read_groups(tmp_path: Path, ref: Path) -> None:
-    _aligned(tmp_path / "norg.cram", ref, None)
+    write_aligned(tmp_path / "norg.cram", ref, None)
     samples, units_tsv = _samples(tmp_path, [_unit("norg.cram")])
     assert check_aligned_units(_config(ref, tmp_path, "reuse"), samples, units_tsv)
 
 
 # ---- the reused unit's header and the input record -----------------------------------------
 def test_reuse_header_has_the_runs_sequences_and_one_read_group(tmp_path: Path, ref: Path) -> None:
-    _aligned(tmp_path / "x.bam", ref, {"old": "OLD"})
+    write_aligned(tmp_path / "x.bam", ref, {"old": "OLD"})
     samples, _ = _samples(tmp_path, [_unit("x.bam")])
     unit = samples["S1"].units[0]
-    text = reuse_header(_dict(ref), read_group_fields(unit))
+    text = reuse_header(write_dict(ref), read_group_fields(unit))
     lines = text.splitlines()
     assert lines[0] == "@HD\tVN:1.6\tSO:coordinate"
     assert [line.split("\t")[1] for line in lines[1:3]] == ["SN:c1", "SN:c2"]
@@ -308,7 +241,7 @@ def test_reuse_header_has_the_runs_sequences_and_one_read_group(tmp_path: Path, 
 
 
 def test_input_record_and_multiqc_table(tmp_path: Path, ref: Path) -> None:
-    cram = _aligned(tmp_path / "old.cram", ref, {"old": "OLD"})
+    cram = write_aligned(tmp_path / "old.cram", ref, {"old": "OLD"})
     fq = tmp_path / "a.fq"
     fq.write_text("@a\nACGT\n+\nIIII\n")
     rows = [_unit("old.cram"), _unit("", unit_id="U2", fq1="a.fq", fq2="a2.fq")]
@@ -317,7 +250,7 @@ def test_input_record_and_multiqc_table(tmp_path: Path, ref: Path) -> None:
     units = samples["S1"].units
     leftover = tmp_path / "singletons.fastq"
     leftover.write_text("@x\nAC\n+\nII\n@y\nAC\n+\nII\n")
-    unit_record = aligned_unit_record(units[0], "realign", _dict(ref), [leftover])
+    unit_record = aligned_unit_record(units[0], "realign", write_dict(ref), [leftover])
     assert unit_record["sha256"] == hashlib.sha256(cram.read_bytes()).hexdigest()
     assert unit_record["reference_match"] is True and unit_record["format"] == "CRAM"
     assert unit_record["previous_samples"] == ["OLD"] and unit_record["file"] == "old.cram"
