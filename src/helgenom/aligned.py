@@ -410,7 +410,7 @@ def write_input_mqc(records: Sequence[Mapping[str, Any]], out: str | Path) -> No
     lines = [
         "# id: 'helgenom_input'",
         "# section_name: 'Input reads (helgenom)'",
-        "# description: 'Where each sample's reads came from: FASTQ, or an aligned file "
+        "# description: 'Where the reads of each sample came from: FASTQ, or an aligned file "
         "(CRAM/BAM) re-analysed by realignment or by reusing its alignments (reanalysis.mode); "
         "results/qc/input/<sample>.json has the checksums.'",
         "# plot_type: 'table'",

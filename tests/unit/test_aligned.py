@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aligned_helpers import write_aligned, write_dict, write_fasta
 
 from helgenom.aligned import (
@@ -264,6 +265,8 @@ def test_input_record_and_multiqc_table(tmp_path: Path, ref: Path) -> None:
     out = tmp_path / "input_mqc.tsv"
     write_input_mqc([record], out)
     assert out.read_text().splitlines()[-1] == "S1\tmixed\trealign\t2\t1\tyes\t2"
+    header = yaml.safe_load("\n".join(line[2:] for line in out.read_text().splitlines()[:4]))
+    assert header["id"] == "helgenom_input" and header["plot_type"] == "table"  # MultiQC reads it
 
 
 def test_capacity_sizes_a_reused_sample_from_samtools_stats(tmp_path: Path) -> None:
