@@ -52,6 +52,8 @@ __all__ = [
 ]
 
 MODES = ("realign", "reuse")
+# Read-group IDs that can go into a samtools filter expression ([RG]=="ID") unquoted.
+_RG_ID = re.compile(r"[A-Za-z0-9._:+-]+")
 ALIGNED_SUFFIXES = (".cram", ".bam")
 # Index files of an aligned file, in the order htslib looks for them.
 _INDEX_SUFFIXES = {".cram": (".crai",), ".bam": (".bai", ".csi")}
@@ -291,6 +293,17 @@ def _check_sample(check: _Check, unit: Any, header: AlignedHeader) -> None:
                 f"read groups' SM: {found})",
                 "Give an SM of the file's @RG lines (samtools view -H FILE | grep "
                 "'^@RG'), or leave the cell empty to take every read.",
+            )
+        unsafe = [i for i in read_group_ids(header, unit.aligned_sample) if not _RG_ID.fullmatch(i)]
+        if unsafe:
+            check.add(
+                unit.line,
+                "aligned_sample",
+                f"read group ID(s) {', '.join(map(repr, unsafe))} of sample "
+                f"{unit.aligned_sample!r} in {unit.aligned} cannot be selected safely (the IDs "
+                "go into a samtools filter expression)",
+                "Rewrite the file's read-group IDs with letters, digits and . _ : + - only "
+                "(samtools addreplacerg / reheader), or take the file whole.",
             )
     elif len(samples) > 1:
         check.add(

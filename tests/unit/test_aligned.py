@@ -220,6 +220,10 @@ def test_the_sample_of_a_multi_sample_file(tmp_path: Path, ref: Path) -> None:
     samples, units_tsv = _samples(tmp_path, [_unit("two.bam", aligned_sample="OLD2")])
     headers = check_aligned_units(_config(ref, tmp_path), samples, units_tsv)
     assert read_group_ids(headers[("S1", "U1")], "OLD2") == ["b"]
+    write_aligned(tmp_path / "quoted.bam", ref, {'a"b': "OLD1", "c": "OLD2"})
+    samples, units_tsv = _samples(tmp_path, [_unit("quoted.bam", aligned_sample="OLD1")])
+    with pytest.raises(AlignedError, match="cannot be selected safely"):
+        check_aligned_units(_config(ref, tmp_path), samples, units_tsv)
 
 
 def test_reuse_without_read_groups(tmp_path: Path, ref: Path) -> None:
