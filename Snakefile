@@ -1,4 +1,4 @@
-# helgenom: clinical germline WGS, FASTQ -> CRAM + VCF + QC.
+# helgenom: clinical germline WGS, FASTQ (or a CRAM/BAM to re-analyse) -> CRAM + VCF + QC.
 # One rule file per pipeline stage; input functions and config/sample loading in common.smk.
 
 from snakemake.utils import min_version
@@ -11,6 +11,7 @@ configfile: "config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/reference.smk"
+include: "workflow/rules/reanalysis.smk"
 include: "workflow/rules/trim.smk"
 include: "workflow/rules/align.smk"
 include: "workflow/rules/call.smk"
@@ -39,6 +40,9 @@ localrules:
     mito_mqc,
     sv_vcf,
     sv_mqc,
+    aligned_reuse_header,
+    input_record,
+    input_mqc,
     report_json,
     report_render,
     export,

@@ -3,7 +3,8 @@ workflow (workflow/rules/common.smk) both run.
 
 1. the configuration: schema, defaults, every problem with its file:line (helgenom.config);
 2. the reference FASTA (helgenom.reference.check_fasta);
-3. the sample sheet: samples.tsv, units.tsv and their FASTQ files (helgenom.samplesheet);
+3. the sample sheet: samples.tsv, units.tsv and their FASTQ files (helgenom.samplesheet), and
+   the aligned files of re-analysed units against the run's reference (helgenom.aligned);
 4. the validation truth sets, the export, ROH, mitochondrial and SV settings (helgenom.config);
 5. the QC threshold set, coverage BED and overrides file (helgenom.qc.gate.check_qc_config);
 6. the gene panels of the samples' indications (helgenom.report.panels.assign_panels).
@@ -17,10 +18,11 @@ validated config with its defaults).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helgenom.aligned import AlignedHeader, check_aligned_units
 from helgenom.config import (
     check_export,
     check_mito,
@@ -45,6 +47,8 @@ class CheckedRun:
     qc_overrides: list[Override]  # the operator's QC overrides (qc.overrides), if any
     panels: dict[str, Panel]  # sample_id -> gene panel, for the samples that get a report
     warnings: list[str]  # samples without a gene panel: QC only, no clinical report
+    # (sample_id, unit_id) -> the header of the unit's aligned file (re-analysed units only)
+    aligned: dict[tuple[str, str], AlignedHeader] = field(default_factory=dict)
 
     @property
     def unit_count(self) -> int:
@@ -60,6 +64,7 @@ def check_run_inputs(
     checked = validate_config(config, configfiles)
     check_fasta(checked["reference"]["fasta"])
     samples = load_samplesheet(checked["samples"], checked["units"])
+    aligned = check_aligned_units(checked, samples, checked["units"])
     check_validation(checked, set(samples), configfiles)
     check_export(checked, configfiles)
     check_roh(checked, configfiles)
@@ -67,4 +72,4 @@ def check_run_inputs(
     check_sv(checked, configfiles)
     overrides = check_qc_config(checked, set(samples), configfiles)
     panels, warnings = assign_panels(checked, samples)
-    return CheckedRun(checked, samples, overrides, panels, warnings)
+    return CheckedRun(checked, samples, overrides, panels, warnings, aligned)

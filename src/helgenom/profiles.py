@@ -111,6 +111,8 @@ QOS = Entry(
 # None: the aligners, the site's SiteProfile.aligner_threads.
 THREADS: dict[str, int | None] = {
     "fastp": 8,
+    "aligned_fastq": 8,
+    "aligned_reuse": 8,
     "align_bwa": None,
     "align_minimap2": None,
     "markdup_cram": 8,
@@ -133,7 +135,11 @@ GROUPS: tuple[Entry, ...] = (
             "reference_minimap2_index",
         )
     ),
-    *(Entry(rule, "align") for rule in ("fastp", "align_bwa", "align_minimap2")),
+    *(
+        Entry(rule, "align")
+        for rule in ("aligned_fastq", "aligned_record", "fastp", "align_bwa", "align_minimap2")
+    ),
+    Entry("aligned_reuse", "cram"),
     *(
         Entry(rule, "cram")
         for rule in ("markdup_cram", "samtools_stats", "samtools_flagstat", "mosdepth")

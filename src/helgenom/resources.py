@@ -50,6 +50,10 @@ WGS_INPUT_MB: dict[str, float] = {
     # the chrM slices of the CRAM: ~0.1-0.5% of the reads (chrM depth ~30-150x the nuclear)
     "mito_pileup": 0.1 * GB,
     "sv_delly": 18 * GB + 3.1 * GB,  # CRAM + reference (delly call)
+    # re-analysis of a unit from an aligned file (reanalysis.smk): a 30x CRAM + its reference
+    "aligned_fastq": 18 * GB + 3.1 * GB,
+    "aligned_reuse": 18 * GB + 3.1 * GB,
+    "aligned_record": 18 * GB,  # the aligned file (its SHA-256)
 }
 # The measured runs used a ~1 Mb reference: alignment and calling on a 3.1 Gb genome touch
 # more memory per read (index, caches), and a request that is too short gets the job killed.
@@ -130,6 +134,14 @@ ESTIMATES: dict[str, Estimate] = {
     # delly call (germline, one sample, single-threaded) reading the CRAM once: hand-set, not
     # yet measured on a 30x genome (~20 CPU min per GB of CRAM + reference: ~7.5 h at 30x).
     "sv": Estimate(6000, 0, 0, 30, 20),
+    # Re-analysis from a CRAM/BAM (reanalysis.smk), hand-set from published throughput (the
+    # cost model's calibration runs start from FASTQ): decoding a 30x CRAM, collating it by
+    # name and writing FASTQ (bgzf level 1) ~10 CPU min per GB of CRAM; collate's buckets and
+    # htslib's reference cache ~2 GB.
+    "extract": Estimate(2500, 0, 300, 15, 10),
+    # the same collate, fixmate -m and a coordinate sort (buffers per thread, as align's
+    # samtools sort -m) ~20 CPU min per GB of CRAM.
+    "reuse": Estimate(3000, 0, 1024, 15, 20),
 }
 
 

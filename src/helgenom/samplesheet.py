@@ -73,6 +73,10 @@ SCHEMA_DIR = package_path("schemas")
 
 SAMPLES_REQUIRED = ("sample_id", "sex", "priority", "indication")
 UNITS_REQUIRED = ("sample_id", "unit_id", "fq1", "fq2", "platform", "library")
+# Optional columns of units.tsv naming an aligned file to re-analyse (helgenom.aligned); with
+# an `aligned` column in the header, fq1 and fq2 are only required of the FASTQ units.
+ALIGNED_COLUMNS = ("aligned", "aligned_reference", "aligned_sample")
+FASTQ_COLUMNS = ("fq1", "fq2")
 ID_COLUMNS = ("sample_id", "unit_id", "library")
 
 # ---- CPR numbers ---------------------------------------------------------------------------
@@ -124,15 +128,19 @@ class SampleSheetError(ProblemsError):
 # ---- the loaded sheet ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Unit:
-    """One sequencing unit (a FASTQ pair of one sample from one flowcell lane)."""
+    """One sequencing unit: a FASTQ pair of one sample from one flowcell lane, or an aligned
+    file (CRAM/BAM) whose reads are re-analysed (helgenom.aligned)."""
 
     sample_id: str
     unit_id: str
-    fq1: Path  # absolute; relative paths in units.tsv are resolved against its folder
-    fq2: Path
+    fq1: Path | None  # absolute; relative paths in units.tsv are resolved against its folder
+    fq2: Path | None  # (None for an aligned unit)
     platform: str  # SAM PL value, upper case
     library: str
     line: int  # line in units.tsv
+    aligned: Path | None = None  # CRAM/BAM to re-analyse instead of FASTQ (absolute)
+    aligned_reference: Path | None = None  # FASTA the CRAM was written against, if not the run's
+    aligned_sample: str | None = None  # SM of the reads to take from a multi-sample file
 
 
 @dataclass(frozen=True)
@@ -384,6 +392,8 @@ def _check_header(
     def problem(column: str | None, message: str, fix: str) -> None:
         problems.append(Problem(path, number, column, message, fix))
 
+    if kind == "units.tsv" and "aligned" in header:
+        required = tuple(c for c in required if c not in FASTQ_COLUMNS)
     columns = ", ".join(required)
     cpr = False
     for index, name in enumerate(header, start=1):
@@ -988,7 +998,16 @@ def _check_units(
         instance = dict(row.cells)
         if "platform" in instance:
             instance["platform"] = instance["platform"].upper()
+        is_aligned = row.cells.get("aligned", "").strip() != ""
+        if "aligned" in table.header:
+            _check_unit_source(path, row, is_aligned, reported, problems)
+            # the columns of the other kind of unit are left empty: not checked by the schema
+            for column in ALIGNED_COLUMNS[1:] + FASTQ_COLUMNS if is_aligned else ALIGNED_COLUMNS:
+                if instance.get(column, "x") == "":
+                    del instance[column]
         problems += _schema_problems("units", path, row, instance, reported)
+        if is_aligned and "aligned" not in reported:
+            _check_aligned_files(path, row, units_dir, check_fastq, reported, problems)
 
         sid, uid = row.cells.get("sample_id", ""), row.cells.get("unit_id", "")
         if sid and uid and not {"sample_id", "unit_id"} & row.cpr_columns:
@@ -1010,7 +1029,7 @@ def _check_units(
 
         # FASTQ paths: resolve, detect reuse, and (optionally) look at the files
         resolved: dict[str, Path] = {}
-        for column in ("fq1", "fq2"):
+        for column in FASTQ_COLUMNS if not is_aligned else ():
             value = row.cells.get(column, "")
             if column in reported or value.strip() == "":
                 continue
@@ -1044,9 +1063,127 @@ def _check_units(
                     )
             else:
                 fastq_seen[key_path] = (row.line, column)
-        if check_fastq:
+        if check_fastq and not is_aligned:
             _check_fastq_pair(path, row, resolved, units_dir, problems)
     return table.rows
+
+
+def _check_unit_source(
+    path: Path, row: _Row, is_aligned: bool, reported: set[str], problems: list[Problem]
+) -> None:
+    """A unit has either fq1 and fq2 or an aligned file, never both, never neither; the
+    aligned_* columns only go with an aligned file."""
+
+    def problem(column: str, message: str, fix: str) -> None:
+        reported.add(column)
+        problems.append(Problem(path, row.line, column, message, fix))
+
+    filled = [c for c in FASTQ_COLUMNS if row.cells.get(c, "").strip() and c not in reported]
+    if is_aligned and filled:
+        problem(
+            filled[0],
+            "the unit names both FASTQ files and an aligned file (column aligned)",
+            "A unit has either fq1 and fq2 or an aligned CRAM/BAM, not both: empty the FASTQ "
+            "cells, or empty the aligned cell (and make a second unit for the other source).",
+        )
+    elif not is_aligned:
+        for column in FASTQ_COLUMNS:
+            if column not in row.cells and column not in reported:
+                problem(
+                    column,
+                    f"the unit has no {column} (no such column) and no aligned file",
+                    f"Add a {column!r} column to units.tsv for the FASTQ units, or name the "
+                    "unit's CRAM/BAM in the aligned column.",
+                )
+            elif row.cells.get(column, "").strip() == "" and column not in reported:
+                problem(
+                    column,
+                    f"{column} is empty and the unit has no aligned file",
+                    "Give the unit's FASTQ pair in fq1 and fq2, or its CRAM/BAM in the aligned "
+                    "column.",
+                )
+        for column in ALIGNED_COLUMNS[1:]:
+            if row.cells.get(column, "").strip() and column not in reported:
+                problem(
+                    column,
+                    f"{column} is given but the unit has no aligned file",
+                    f"{column} only goes with an aligned CRAM/BAM: empty the cell, or name the "
+                    "file in the aligned column.",
+                )
+
+
+def _check_aligned_files(
+    path: Path,
+    row: _Row,
+    units_dir: Path,
+    check_files: bool,
+    reported: set[str],
+    problems: list[Problem],
+) -> None:
+    """The aligned file (.cram/.bam) and its index exist; the aligned_reference exists with
+    its .fai. The header is checked against the run's reference by helgenom.aligned."""
+
+    def problem(column: str, message: str, fix: str) -> None:
+        problems.append(Problem(path, row.line, column, message, fix))
+
+    value = row.cells["aligned"]
+    if value != value.strip():
+        problem(
+            "aligned",
+            f"the path {value!r} has spaces at the start or end",
+            "Remove the surrounding spaces (they would become part of the file name).",
+        )
+        return
+    aligned = units_dir / value
+    if aligned.suffix.lower() not in (".cram", ".bam"):
+        problem(
+            "aligned",
+            f"{aligned} is not a .cram or .bam file",
+            "Name the unit's CRAM or BAM file (with its .cram/.bam extension); FASTQ files "
+            "go in fq1 and fq2.",
+        )
+        return
+    sample = row.cells.get("aligned_sample", "")
+    if "aligned_sample" not in reported and sample and not _SAFE_RG_VALUE.fullmatch(sample):
+        problem(
+            "aligned_sample",
+            f"{sample!r} is not a usable sample name (SM)",
+            "Only letters, digits, '.', '_' and '-' are supported in aligned_sample.",
+        )
+    if not check_files:
+        return
+    from helgenom.aligned import index_of  # noqa: PLC0415 - pysam only when files are checked
+
+    if not aligned.is_file():
+        problem(
+            "aligned",
+            f"aligned file {aligned} not found",
+            "Check the path and file name; relative paths are resolved against the folder "
+            f"holding units.tsv ({units_dir}).",
+        )
+    elif index_of(aligned) is None:
+        kind = "CRAI (.crai)" if aligned.suffix.lower() == ".cram" else "BAI/CSI (.bai/.csi)"
+        problem(
+            "aligned",
+            f"{aligned} has no {kind} index beside it",
+            f"Copy its index with it, or index it: samtools index {aligned}",
+        )
+    reference = row.cells.get("aligned_reference", "").strip()
+    if reference and "aligned_reference" not in reported:
+        fasta = units_dir / reference
+        if not fasta.is_file():
+            problem(
+                "aligned_reference",
+                f"reference FASTA {fasta} not found",
+                "Give the FASTA the CRAM was written against (relative paths are resolved "
+                f"against {units_dir}), or empty the cell if it is the run's reference.",
+            )
+        elif not Path(f"{fasta}.fai").is_file():
+            problem(
+                "aligned_reference",
+                f"{fasta} has no .fai index beside it",
+                f"Index it: samtools faidx {fasta}",
+            )
 
 
 def _check_fastq_pair(
@@ -1111,14 +1248,19 @@ def _build(sample_rows: list[_Row], unit_rows: list[_Row], units_dir: Path) -> d
     units_of: dict[str, list[Unit]] = {}
     for row in unit_rows:
         cells = row.cells
+        aligned = cells.get("aligned", "")
+        reference = cells.get("aligned_reference", "")
         unit = Unit(
             sample_id=cells["sample_id"],
             unit_id=cells["unit_id"],
-            fq1=units_dir / cells["fq1"],
-            fq2=units_dir / cells["fq2"],
+            fq1=None if aligned else units_dir / cells["fq1"],
+            fq2=None if aligned else units_dir / cells["fq2"],
             platform=cells["platform"].upper(),
             library=cells["library"],
             line=row.line,
+            aligned=units_dir / aligned if aligned else None,
+            aligned_reference=units_dir / reference if aligned and reference else None,
+            aligned_sample=cells.get("aligned_sample") or None if aligned else None,
         )
         units_of.setdefault(unit.sample_id, []).append(unit)
     samples: dict[str, Sample] = {}

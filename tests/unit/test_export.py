@@ -40,6 +40,14 @@ def test_standard_files_of_a_sample(tmp_path: Path) -> None:
     assert all("S1" in path.name for path in files.values())  # never another sample's file
 
 
+def test_the_deposit_holds_the_input_record(tmp_path: Path) -> None:
+    results = export_results(tmp_path)
+    record = results / "qc" / "input" / "S1.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"source": "aligned"}')
+    assert standard_files(results, "S1")["qc_input"] == record
+
+
 def test_standard_files_missing_or_half_gvcf(tmp_path: Path) -> None:
     results = export_results(tmp_path, gvcf=False)
     assert "gvcf" not in standard_files(results, "S1")

@@ -152,6 +152,12 @@ def inputs(tmp_path: Path) -> dict:
             ],
             SvSettings(("delly",), 50),
         ),
+        "input_record": {
+            "sample_id": "S1",
+            "source": "fastq",
+            "mode": None,
+            "units": [{"unit_id": "FC1.1", "source": "fastq", "fq1": "a.fq.gz", "fq2": "b.fq.gz"}],
+        },
     }
 
 
@@ -243,6 +249,32 @@ def test_structural_variants_in_report_html_and_fhir_withheld_on_qc_failure(
         e for e in build_bundle(failed)["entry"]
         if e["resource"].get("code", {}).get("coding", [{}])[0].get("code") == "sv"
     ]  # fmt: skip
+
+
+def test_method_input_names_the_source_of_the_reads(inputs: dict) -> None:
+    report = _build(inputs)
+    assert report["method"]["input"] == {
+        "source": "fastq",
+        "mode": None,
+        "summary": "FC1.1: FASTQ",
+        "units": [{"unit_id": "FC1.1", "source": "fastq"}],
+    }
+    assert not any("Re-analysis" in item for item in report["limitations"])
+    sha = "ab" * 32
+    unit = {"unit_id": "re1", "source": "aligned", "mode": "reuse", "file": "S1.cram",
+            "format": "CRAM", "sha256": sha, "reference_match": True,
+            "previous_programs": ["bwa"]}  # fmt: skip
+    record = {"sample_id": "S1", "source": "aligned", "mode": "reuse", "units": [unit]}
+    report = _build(inputs | {"input_record": record})
+    assert report["method"]["input"]["units"][0]["sha256"] == sha
+    assert "previous_programs" not in report["method"]["input"]["units"][0]
+    assert any("existing alignments" in item for item in report["limitations"])
+    html = render_html(report)
+    assert "alignments reused" in html and "S1.cram (sha256 abababababab)" in html
+    realigned = dict(unit, mode="realign", unpaired_reads_dropped=1234)
+    report = _build(inputs | {"input_record": {**record, "mode": "realign", "units": [realigned]}})
+    assert any("1,234 reads without their mate" in item for item in report["limitations"])
+    assert "reads realigned" in render_html(report)
 
 
 def test_panel_coverage_from_quantized_runs(inputs: dict) -> None:

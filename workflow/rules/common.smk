@@ -7,6 +7,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from helgenom import resources as res
+from helgenom.aligned import index_of, read_group_ids
 from helgenom.calling import (
     call_chunk_command,
     call_chunk_params,
@@ -17,7 +18,7 @@ from helgenom.failover import FencedError, check_job_lease, hold_lease
 from helgenom.inputs import check_run_inputs
 from helgenom.problems import ProblemsError
 from helgenom.rundir import LEASE_ENV, LEASE_INSPECT_ENV, run_start
-from helgenom.samplesheet import read_group
+from helgenom.samplesheet import read_group, read_group_fields
 from helgenom.scheduling import sample_clocks, shared_clock
 from helgenom.scheduling import TAG_DEADLINE, TAG_RANK, TAG_SAMPLE
 from helgenom.sites import get_site
@@ -45,6 +46,10 @@ QC_OVERRIDES = INPUTS.qc_overrides
 # sample_id -> gene panel: the samples that get a clinical report (report.smk).
 REPORT_PANELS = INPUTS.panels
 UNITS = {(u.sample_id, u.unit_id): u for s in SAMPLES.values() for u in s.units}
+# Re-analysed units (units.tsv `aligned`: a CRAM/BAM): their headers, read before any job, and
+# how their reads enter the pipeline (reanalysis.mode; workflow/rules/reanalysis.smk).
+ALIGNED = INPUTS.aligned
+REANALYSIS_MODE = config["reanalysis"]["mode"]
 ALIGNER = config["alignment"]["aligner"]
 N_CHUNKS = config["calling"]["chunks"]
 CHUNKS = [f"{i:04d}" for i in range(N_CHUNKS)]
@@ -80,8 +85,64 @@ def aligner_index(wildcards=None):
 
 # ---- input functions ---------------------------------------------------------------------
 def unit_fastqs(wildcards):
+    """fastp's input: the unit's FASTQ pair, or the pairs taken out of its aligned file."""
     unit = UNITS[(wildcards.sample, wildcards.unit)]
+    if unit.aligned is not None:
+        prefix = f"results/reanalysis/{wildcards.sample}/{wildcards.unit}"
+        return {"r1": f"{prefix}_R1.fastq.gz", "r2": f"{prefix}_R2.fastq.gz"}
     return {"r1": str(unit.fq1), "r2": str(unit.fq2)}
+
+
+def reused(unit):
+    """Whether a unit's alignments are reused as they are (reanalysis.mode reuse)."""
+    return unit.aligned is not None and REANALYSIS_MODE == "reuse"
+
+
+def trimmed_units(sample):
+    """The units of a sample that go through fastp (all but the reused aligned ones)."""
+    return [u for u in SAMPLES[sample].units if not reused(u)]
+
+
+def aligned_input(wildcards):
+    """An aligned unit's file, its index, and the reference that decodes it (the unit's
+    aligned_reference, else the run's prepared reference)."""
+    unit = UNITS[(wildcards.sample, wildcards.unit)]
+    if unit.aligned is None:
+        raise WorkflowError(f"unit {wildcards.unit} of {wildcards.sample} has no aligned file")
+    if unit.aligned_reference is not None:
+        ref = {"ref": str(unit.aligned_reference), "ref_fai": f"{unit.aligned_reference}.fai"}
+    else:
+        ref = {"ref": REF_FA, "ref_fai": f"{REF_FA}.fai"}
+    return {"aligned": str(unit.aligned), "index": str(index_of(unit.aligned)), **ref}
+
+
+def aligned_select(wildcards):
+    """samtools view's filter of the reads an aligned unit takes: its aligned_sample's read
+    groups (IDs checked before any job: helgenom.aligned), or every read."""
+    key = (wildcards.sample, wildcards.unit)
+    ids = read_group_ids(ALIGNED[key], UNITS[key].aligned_sample)
+    if not ids:
+        return ""
+    return "-e '" + " || ".join(f'[RG]=="{rg}"' for rg in ids) + "'"
+
+
+def aligned_record_inputs(wildcards):
+    """What an aligned unit's input record reads: the file, the run's dictionary and, when
+    realigned, the reads samtools fastq could not pair."""
+    files = {**aligned_input(wildcards), "dict": reference_files()["dict"]}
+    if REANALYSIS_MODE == "realign":
+        prefix = f"results/reanalysis/{wildcards.sample}/{wildcards.unit}"
+        files["leftovers"] = [f"{prefix}_singletons.fastq.gz", f"{prefix}_other.fastq.gz"]
+    return files
+
+
+def sample_input_records(wildcards):
+    """The input records of a sample's aligned units (results/qc/input/<sample>/<unit>.json)."""
+    return [
+        f"results/qc/input/{wildcards.sample}/{u.unit_id}.json"
+        for u in SAMPLES[wildcards.sample].units
+        if u.aligned is not None
+    ]
 
 
 def unit_read_group(wildcards):
@@ -94,8 +155,9 @@ def trimmed_fastqs(wildcards):
 
 
 def sample_unit_bams(wildcards):
+    """The units' coordinate-sorted BAMs: aligned by ALIGNER, or reused (reanalysis.smk)."""
     return [
-        f"results/align/{wildcards.sample}/{u.unit_id}.{ALIGNER}.bam"
+        f"results/align/{wildcards.sample}/{u.unit_id}.{'reuse' if reused(u) else ALIGNER}.bam"
         for u in SAMPLES[wildcards.sample].units
     ]
 
@@ -174,10 +236,12 @@ def validation_reports():
 
 
 def sample_qc_files(sample):
-    """A sample's QC tool outputs (fastp per unit, samtools, mosdepth, bcftools stats)."""
-    units = SAMPLES[sample].units
+    """A sample's QC tool outputs (fastp per trimmed unit, samtools, mosdepth, bcftools stats,
+    where its reads came from)."""
+    units = trimmed_units(sample)
     files = [f"results/qc/fastp/{sample}/{sample}_{u.unit_id}.fastp.json" for u in units]
     return files + [
+        f"results/qc/input/{sample}.json",
         f"results/qc/samtools/{sample}.stats.txt",
         f"results/qc/samtools/{sample}.flagstat.txt",
         f"results/qc/samtools/{sample}.markdup.txt",
@@ -194,6 +258,7 @@ def multiqc_inputs(wildcards=None):
     files.append("results/qc/roh_mqc.tsv")  # runs of homozygosity (roh.smk)
     files.append("results/qc/mito_mqc.tsv")  # mitochondrial variants (mito.smk)
     files.append("results/qc/sv_mqc.tsv")  # structural variants (sv.smk)
+    files.append("results/qc/input_mqc.tsv")  # where the reads came from (reanalysis.smk)
     if VALIDATION:
         files.append("results/qc/validation_mqc.tsv")
     return files

@@ -38,7 +38,7 @@ rule export:
                 fastqs=[
                     (unit.unit_id, path)
                     for unit in SAMPLES[wildcards.sample].units
-                    for path in (unit.fq1, unit.fq2)
+                    for path in ((unit.aligned,) if unit.aligned else (unit.fq1, unit.fq2))
                 ],
                 log=lambda message: print(message, file=log_file, flush=True),
             )

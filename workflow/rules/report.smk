@@ -62,6 +62,7 @@ rule report_json:
         roh="results/roh/{sample}.roh.json",
         mito="results/mito/{sample}.mito.json",
         sv="results/sv/{sample}.sv.json",
+        input_record="results/qc/input/{sample}.json",
         **reference_files(),
     output:
         "results/report/{sample}.json",
@@ -100,6 +101,7 @@ rule report_json:
             roh=read_json(input.roh),
             mito=read_json(input.mito),
             sv=read_json(input.sv),
+            input_record=read_json(input.input_record),
         )
         write_report(report, output[0])
         Path(log[0]).write_text(f"{report['report_id']}: {report['answer']['category']}\n")

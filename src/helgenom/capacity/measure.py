@@ -141,9 +141,49 @@ def _sample_of(parts: Sequence[str], samples: Iterable[str]) -> str | None:
     return None
 
 
+def _reused_size(run_dir: Path, record_path: Path) -> SampleSize | None:
+    """The size of a sample with units whose alignments were reused (reanalysis.mode reuse:
+    no fastp report), from samtools stats of its CRAM: its primary reads and their bases
+    (after the earlier analysis' trimming). None for a sample that went through fastp."""
+    try:
+        record = json.loads(record_path.read_text())
+        reused = any(u.get("mode") == "reuse" for u in record["units"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise CapacityError(
+            [f"{record_path}: not an input record ({error}); rerun the input_record job"]
+        ) from None
+    if not reused:
+        return None
+    sample = record_path.stem
+    stats = run_dir / "results" / "qc" / "samtools" / f"{sample}.stats.txt"
+    summary: dict[str, int] = {}
+    if stats.is_file():
+        for line in stats.read_text().splitlines():
+            fields = line.split("\t")
+            if fields[0] == "SN" and len(fields) > 2 and fields[2].isdigit():
+                summary[fields[1].rstrip(":")] = int(fields[2])
+    if "raw total sequences" not in summary or "total length" not in summary:
+        raise CapacityError(
+            [f"{stats}: no samtools stats summary of {sample}, whose alignments were reused; "
+             "rerun its samtools_stats job"]
+        )  # fmt: skip
+    return SampleSize(
+        sample,
+        summary["total length"],
+        summary["raw total sequences"] // 2,
+        len(record["units"]),
+    )
+
+
 def read_sizes(run_dir: Path) -> dict[str, SampleSize]:
-    """Bases sequenced per sample, from the fastp reports of its units."""
+    """Bases sequenced per sample, from the fastp reports of its units; for a sample whose
+    units' alignments were reused from a CRAM/BAM (no fastp), from samtools stats of its
+    CRAM (results/qc/input/<sample>.json says which)."""
     sizes: dict[str, SampleSize] = {}
+    for record_path in sorted((run_dir / "results" / "qc" / "input").glob("*.json")):
+        size = _reused_size(run_dir, record_path)
+        if size is not None:
+            sizes[size.sample] = size
     for sample_dir in sorted((run_dir / "results" / "qc" / "fastp").glob("*/")):
         bases = pairs = units = 0
         for report in sorted(sample_dir.glob("*.fastp.json")):
@@ -157,7 +197,7 @@ def read_sizes(run_dir: Path) -> dict[str, SampleSize]:
                     [f"{report}: not a fastp JSON report ({error}); rerun the fastp job"]
                 ) from None
             units += 1
-        if units:
+        if units and sample_dir.name not in sizes:
             sizes[sample_dir.name] = SampleSize(sample_dir.name, bases, pairs, units)
     return sizes
 
@@ -200,8 +240,9 @@ def measure_run(run_dir: str | Path) -> RunMeasure:
     if not samples:
         raise CapacityError(
             [
-                f"{run_dir}: no fastp report under results/qc/fastp/<sample>/: the bases "
-                "sequenced are not known; measure a run whose fastp jobs finished"
+                f"{run_dir}: no fastp report under results/qc/fastp/<sample>/ (nor a reused "
+                "sample's samtools stats): the bases sequenced are not known; measure a run "
+                "whose fastp jobs finished"
             ]
         )
     jobs: list[JobCost] = []

@@ -104,6 +104,13 @@ RULES: dict[str, RuleInfo] = {
     "tool_version": RuleInfo("qc", "run", 1, "small"),
     "versions": RuleInfo("qc", "run", 1, "small"),
     "roh": RuleInfo("qc", "sample", 1, "scan", "genome"),
+    # re-analysis from an aligned file (units.tsv `aligned`; only re-analysed units run them)
+    "aligned_fastq": RuleInfo("trim", "unit", 4, "extract", "bases"),
+    "aligned_reuse_header": RuleInfo("align", "unit", 1, "small"),
+    "aligned_reuse": RuleInfo("align", "unit", 4, "reuse", "bases"),
+    "aligned_record": RuleInfo("qc", "unit", 1, "scan", "bases"),
+    "input_record": RuleInfo("qc", "sample", 1, "small"),
+    "input_mqc": RuleInfo("qc", "run", 1, "small"),
     "roh_summary": RuleInfo("qc", "sample", 1, "small"),
     "roh_mqc": RuleInfo("qc", "run", 1, "small"),
     "mito_region": RuleInfo("qc", "run", 1, "small"),

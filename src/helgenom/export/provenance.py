@@ -61,6 +61,8 @@ def standard_files(results: str | Path, sample_id: str) -> dict[str, Path]:
         "sv_vcf": results / "sv" / f"{sample_id}.vcf.gz",
         "sv_vcf_tbi": results / "sv" / f"{sample_id}.vcf.gz.tbi",
         "sv_summary": results / "sv" / f"{sample_id}.sv.json",
+        # where the reads came from: FASTQ, or an aligned file re-analysed (its SHA-256)
+        "qc_input": results / "qc" / "input" / f"{sample_id}.json",
     }
     files.update({key: path for key, path in optional.items() if path.is_file()})
     if ("gvcf" in files) != ("gvcf_tbi" in files):
@@ -146,7 +148,9 @@ def analysis_parameters(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def input_identity(fastqs: Sequence[tuple[str, str | Path]]) -> list[dict[str, Any]]:
-    """What identifies a sample's input data cheaply: each (unit, FASTQ)'s file name and size."""
+    """What identifies a sample's input data cheaply: each (unit, FASTQ)'s file name and size
+    (for a re-analysed unit its aligned CRAM/BAM's: the deposit of a re-analysis gets its own
+    key; results/qc/input/<sample>.json in the deposit has the file's SHA-256)."""
     return [
         {"unit": unit, "filename": Path(path).name, "size": Path(path).stat().st_size}
         for unit, path in fastqs

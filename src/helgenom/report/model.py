@@ -32,7 +32,7 @@ from helgenom.report.variants import read_panel_variants, vcf_is_annotated
 
 SCHEMA = package_path("schemas", "report.schema.json")
 SCHEMA_VERSION = "1.2"  # 1.1: runs of homozygosity (roh); 1.2: mitochondrial (mito) and
-# structural variants (sv)
+# structural variants (sv), method.input
 QC_FAILURE = "QC failure"
 FOR_INTERPRETATION = "variants for interpretation"
 NO_FINDINGS = "no findings in panel"
@@ -167,10 +167,13 @@ def build_report(
     roh: Mapping[str, Any],
     mito: Mapping[str, Any],
     sv: Mapping[str, Any],
+    input_record: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The report model of one sample (see the module docstring); `roh`: the sample's runs of
     homozygosity (helgenom.roh.summarise_roh); `mito`: its mitochondrial variants
-    (helgenom.mito.summarise_mito); `sv`: its structural variants (helgenom.sv.summarise_sv)."""
+    (helgenom.mito.summarise_mito); `sv`: its structural variants (helgenom.sv.summarise_sv);
+    `input_record`: where its reads came from (results/qc/input/<sample>.json,
+    helgenom.aligned.input_record)."""
     intervals = panel.intervals()
     genes = panel_coverage(intervals, quantized_bed)
     min_depth = int(config.get("report", {}).get("min_depth", 20))
@@ -201,6 +204,7 @@ def build_report(
         "The contamination estimate comes from REF reads at hom-alt SNVs and assumes an "
         "unrelated contaminant of the same population (see README.md, Clinical QC gate).",
     ]
+    limitations += input_limitations(input_record)
     if not annotated:
         limitations.append(
             "Consequences are not predicted: no gene annotation (GFF3) is configured."
@@ -269,6 +273,7 @@ def build_report(
             },
             "tools": {str(k): str(v) for k, v in sorted(tools.items())},
             "parameters": parameters_hash(config),
+            "input": method_input(input_record),
             "settings": {
                 "aligner": config.get("alignment", {}).get("aligner"),
                 "calling_mode": config.get("calling", {}).get("mode"),
@@ -287,6 +292,39 @@ def build_report(
     )
     validate_report(report)
     return report
+
+
+def method_input(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The report's method.input: where the sample's reads came from (FASTQ, or an aligned
+    file re-analysed: realigned or its alignments reused), each aligned file by its SHA-256."""
+    from helgenom.aligned import describe_input
+
+    keys = ("unit_id", "source", "mode", "file", "format", "sha256", "reference_match")
+    return {
+        "source": record["source"],
+        "mode": record["mode"],
+        "summary": describe_input(record),
+        "units": [{k: unit[k] for k in keys if k in unit} for unit in record["units"]],
+    }
+
+
+def input_limitations(record: Mapping[str, Any]) -> list[str]:
+    """What a re-analysis from an aligned file means for the result."""
+    out = []
+    aligned = [u for u in record["units"] if u["source"] == "aligned"]
+    if any(u["mode"] == "reuse" for u in aligned):
+        out.append(
+            "Re-analysis of existing alignments: the reads were aligned by an earlier analysis "
+            "(the programs in the file's header are kept in results/qc/input/); this version "
+            "marked duplicates and called the variants again."
+        )
+    dropped = sum(u.get("unpaired_reads_dropped", 0) for u in aligned)
+    if any(u["mode"] == "realign" for u in aligned):
+        unpaired = (
+            f"; {dropped:,} reads without their mate in it were not realigned" if dropped else ""
+        )
+        out.append(f"Re-analysis of the reads of an existing CRAM/BAM, aligned again{unpaired}.")
+    return out
 
 
 def load_schema() -> dict[str, Any]:
