@@ -188,6 +188,7 @@ def test_demo_mitochondrial_heteroplasmy_matches_the_planted(
     assert "(not planted)" not in stdout
 
 
+@pytest.mark.parametrize("sample", [s.sample_id for s in DEFAULT_SAMPLES])
 def test_demo_structural_variants_match_the_planted_ones(
     demo_run: tuple[Path, str], sample: str
 ) -> None:
