@@ -34,6 +34,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from genomedb_contract.cpr import looks_like_cpr, mask_cpr
+from helgenom.family import pedigree_problems
 from helgenom.paths import package_path
 from helgenom.problems import ProblemsError
 
@@ -972,6 +973,11 @@ def _check_samples(table: _Table, problems: list[Problem]) -> list[_Row]:
         if sid not in seen:
             seen.add(sid)
             unique.append(row)
+    # family, father, mother across rows (helgenom.family)
+    problems += [
+        Problem(path, p.line, p.column, p.message, p.fix)
+        for p in pedigree_problems([(row.line, row.cells) for row in unique])
+    ]
     return unique
 
 
