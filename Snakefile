@@ -17,6 +17,7 @@ include: "workflow/rules/align.smk"
 include: "workflow/rules/call.smk"
 include: "workflow/rules/qc.smk"
 include: "workflow/rules/roh.smk"
+include: "workflow/rules/family.smk"
 include: "workflow/rules/mito.smk"
 include: "workflow/rules/sv.smk"
 include: "workflow/rules/report.smk"
@@ -35,6 +36,11 @@ localrules:
     qc_gate_summary,
     roh_summary,
     roh_mqc,
+    relatedness,
+    family_ped,
+    pedigree_check,
+    family_summary,
+    family_mqc,
     mito_region,
     mito_variants,
     mito_mqc,

@@ -276,6 +276,39 @@ def check_roh(config: Mapping[str, Any], config_files: Sequence[str | Path] = ()
         raise ConfigError(problems)
 
 
+def check_identity(
+    config: Mapping[str, Any], families: Sequence[str], config_files: Sequence[str | Path] = ()
+) -> None:
+    """Check the `identity` and `family` sections: the fingerprint sites file exists with its
+    index; families (samples.tsv) need the gVCFs their joint genotypes are merged from."""
+    files = [Path(f) for f in config_files]
+    problems = []
+    sites = config.get("identity", {}).get("sites")
+    if sites:
+        key: KeyPath = ("identity", "sites")
+        where = f"{_locate(key, files)}: '{_dotted(key)}'"
+        index_ok = any(Path(f"{sites}{ext}").is_file() for ext in (".tbi", ".csi"))
+        if not Path(sites).is_file():
+            problems.append(
+                f"{where}: file {sites} does not exist. Fix: give the path of a BED or VCF of "
+                "common SNPs (bgzipped, tabix-indexed), or set it to null."
+            )
+        elif not index_ok:
+            problems.append(
+                f"{where}: {sites} has no tabix index. Fix: tabix -p vcf {sites} "
+                f"(a VCF) or tabix -p bed {sites} (a BED)"
+            )
+    if families and not config.get("calling", {}).get("gvcf"):
+        key = ("calling", "gvcf")
+        problems.append(
+            f"{_locate(key, files)}: '{_dotted(key)}' is false, but samples.tsv declares "
+            f"families ({', '.join(families)}): their joint genotypes are merged from the "
+            "members' gVCFs. Fix: set calling.gvcf: true, or leave the family columns empty."
+        )
+    if problems:
+        raise ConfigError(problems)
+
+
 def check_mito(config: Mapping[str, Any], config_files: Sequence[str | Path] = ()) -> None:
     """Check the `mito` section: the heteroplasmy threshold lies below the homoplasmic one, and
     no contig name is given twice."""

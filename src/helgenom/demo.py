@@ -22,7 +22,12 @@
   duplication, a heterozygous 4 kb inversion and a heterozygous balanced translocation between
   demo1 and demo2; DEMO002 none). Planted small variants inside a deletion or within
   ``SV_BREAKPOINT_PAD`` bp of a breakpoint are left out of that sample (and its truth).
-* ``samples.tsv`` and ``units.tsv`` (FASTQ paths relative to the directory of ``units.tsv``).
+* a trio: DEMO001 is the child of DEMO003 and DEMO004 (family DEMOFAM1): one haplotype from
+  each parent (one crossover per contig), two planted de novo SNVs (one in the panel gene
+  DEMOB) and a compound heterozygote in DEMOA (a paternal and a maternal SNV);
+  ``truth/<family>.trio.tsv`` lists the child's variants with how each was inherited.
+* ``samples.tsv`` (with family, father, mother, affected) and ``units.tsv`` (FASTQ paths
+  relative to the directory of ``units.tsv``).
 
 Only numpy and pysam are used. The same seed always gives byte-identical files, and every file
 is written to a temporary name in its final directory and then renamed, so an interrupted run
@@ -44,6 +49,8 @@ import pysam
 from numpy.typing import NDArray
 
 from helgenom.fileio import atomic_paths, atomic_write_text
+from helgenom.paths import package_path
+from helgenom.report.panels import read_panel_bed
 
 __all__ = [
     "DEFAULT_SAMPLES",
@@ -63,7 +70,9 @@ _CODE_TO_ASCII = np.frombuffer(BASES, dtype=np.uint8)
 # What the demo data hold, written to demo/.complete by `helgenom demo`: data of another
 # version are generated again. 2: DEMO002 carries a planted run of homozygosity. 3: a chrM
 # contig with planted heteroplasmic variants; DEMO001 carries planted structural variants.
-DEMO_DATA_VERSION = "3"
+# 4: the trio DEMOFAM1 (DEMO001 and its parents DEMO003, DEMO004), the samples drawn from
+# one population.
+DEMO_DATA_VERSION = "4"
 CONTIG_NAMES: tuple[str, str] = ("demo1", "demo2")  # the nuclear contigs
 # The mitochondrial contig: after the nuclear ones in the reference, its reads appended to the
 # nuclear reads of each unit (the nuclear reads are those of demo data version 2).
@@ -83,6 +92,9 @@ INDEL_RATE = 1 / 8000
 MAX_INDEL = 10
 MAX_HOMOPOLYMER = 5  # indels never sit next to (or create) a homopolymer run longer than this
 HOM_ALT_FRACTION = 1 / 3
+# Allele frequencies of the demo population's variants (uniform): ~36 % of a sample's variants
+# hom-alt (het/hom-alt ratio ~1.8).
+POPULATION_AF = (0.3, 0.7)
 FLOWCELL = "HDEMOXX1"
 FRAGMENT_MEAN = 400.0
 FRAGMENT_SD = 60.0
@@ -124,6 +136,12 @@ class DemoSample:
     # length; both haplotypes carry the same alleles there, so every planted variant inside is
     # hom-alt (as in an uniparental isodisomy or an autozygous segment).
     roh: tuple[tuple[int, float, float], ...] = ()
+    # samples.tsv's family columns; a sample with both parents among the samples is simulated
+    # from them (one haplotype of each, plus planted de novo variants).
+    family: str = ""
+    father: str = ""
+    mother: str = ""
+    affected: str = ""
     # Planted mitochondrial SNVs: the fraction of the chrM molecules carrying each (heteroplasmy;
     # 1.0 homoplasmic), at random positions of the sample's own.
     mito: tuple[float, ...] = (0.1, 0.5, 1.0)
@@ -142,9 +160,24 @@ DEMO001_SVS: tuple[DemoSV, ...] = (
 )
 
 DEFAULT_SAMPLES: tuple[DemoSample, ...] = (
-    DemoSample("DEMO001", "acute", "female", "demo: synthetic genome", 2, 1, svs=DEMO001_SVS),
+    DemoSample(
+        "DEMO001", "acute", "female", "demo: synthetic genome", 2, 1, svs=DEMO001_SVS,
+        family="DEMOFAM1", father="DEMO003", mother="DEMO004", affected="affected",
+    ),
     DemoSample("DEMO002", "routine", "male", "demo: synthetic genome", 1, 2, ((1, 0.2, 0.8),)),
-)
+    DemoSample(
+        "DEMO003", "acute", "male", "demo: parent (no panel)", 1, 3,
+        family="DEMOFAM1", affected="unaffected",
+    ),
+    DemoSample(
+        "DEMO004", "acute", "female", "demo: parent (no panel)", 1, 4,
+        family="DEMOFAM1", affected="unaffected",
+    ),
+)  # fmt: skip
+# The planted trio: de novo SNVs in the child (one in the panel gene DEMOB), and a compound
+# heterozygote in DEMOA: a paternal SNV in its first exon, a maternal one in its second.
+DE_NOVO_GENES = ("DEMOB", None)  # None: anywhere in the genome
+COMPOUND_GENE = "DEMOA"
 
 
 @dataclass(frozen=True)
@@ -168,6 +201,7 @@ class DemoData:
     truth: dict[str, Path]
     confident_bed: Path
     roh: dict[str, Path]  # sample_id -> BED of its planted runs of homozygosity (maybe empty)
+    trio: dict[str, Path]  # family -> TSV of the child's variants and their inheritance
     mito: dict[str, Path]  # sample_id -> TSV of its planted mitochondrial variants
     sv: dict[str, Path]  # sample_id -> VCF of its planted structural variants (maybe none)
 
@@ -406,6 +440,7 @@ def _plant_variants(
     rng: np.random.Generator,
     contigs: Sequence[NDArray[np.uint8]],
     masks: Sequence[NDArray[np.bool_]],
+    rate_factor: float = 1.0,
 ) -> list[_Variant]:
     variants: list[_Variant] = []
     for ci, (codes, allowed) in enumerate(zip(contigs, masks, strict=True)):
@@ -413,8 +448,8 @@ def _plant_variants(
         positions = np.flatnonzero(allowed)
         occupied = np.zeros(len(seq), dtype=bool)
         n_allowed = len(positions)
-        n_indel = max(2, int(rng.poisson(n_allowed * INDEL_RATE)))
-        n_snv = max(2, int(rng.poisson(n_allowed * SNV_RATE)))
+        n_indel = max(2, int(rng.poisson(n_allowed * INDEL_RATE * rate_factor)))
+        n_snv = max(2, int(rng.poisson(n_allowed * SNV_RATE * rate_factor)))
         first_kind = int(rng.integers(2))
         kinds = [("ins", "del")[(i + first_kind) % 2] for i in range(n_indel)] + ["snv"] * n_snv
 
@@ -443,6 +478,32 @@ def _plant_variants(
     return variants
 
 
+def _population(
+    rng: np.random.Generator,
+    contigs: Sequence[NDArray[np.uint8]],
+    masks: Sequence[NDArray[np.bool_]],
+) -> list[tuple[_Variant, float]]:
+    """The demo population's variant sites, each with an allele frequency in POPULATION_AF:
+    the samples share them, as people share common variants (which relatedness estimators
+    such as KING rely on), at the per-sample density of SNV_RATE and INDEL_RATE."""
+    low, high = POPULATION_AF
+    carriers = 1 - ((1 - low) ** 3 - (1 - high) ** 3) / (3 * (high - low))  # mean 1-(1-p)^2
+    sites = _plant_variants(rng, contigs, masks, rate_factor=1 / carriers)
+    return [(v, float(rng.uniform(low, high))) for v in sites]
+
+
+def _draw_genotypes(
+    rng: np.random.Generator, population: Sequence[tuple[_Variant, float]]
+) -> list[_Variant]:
+    """One sample's variants: each haplotype carries a site's allele with its frequency."""
+    out = []
+    for variant, af in population:
+        haps = (bool(rng.random() < af), bool(rng.random() < af))
+        if any(haps):
+            out.append(replace(variant, haps=haps))
+    return out
+
+
 def _autozygous(
     variants: Sequence[_Variant], segments: Sequence[tuple[int, int, int]]
 ) -> list[_Variant]:
@@ -452,6 +513,150 @@ def _autozygous(
         return any(ci == v.contig and start <= v.pos0 < end for ci, start, end in segments)
 
     return [replace(v, haps=(True, True)) if inside(v) else v for v in variants]
+
+
+def _panel_regions() -> list[tuple[int, int, int, str]]:
+    """(contig index, start, end, gene) of the demo panel's nuclear regions."""
+    return [
+        (CONTIG_NAMES.index(r.contig), r.start, r.end, r.gene)
+        for r in read_panel_bed(package_path("panels", "demo-synthetic.bed"))
+        if r.contig in CONTIG_NAMES
+    ]
+
+
+def _panel_exons(gene: str, contigs: Sequence[NDArray[np.uint8]]) -> list[tuple[int, int, int]]:
+    """`gene`'s regions; on a demo genome too short to hold one, its contig's body instead."""
+    out = []
+    for ci, start, end, name in _panel_regions():
+        if name == gene:
+            if end > len(contigs[ci]) - END_MARGIN:
+                start, end = END_MARGIN, len(contigs[ci]) - END_MARGIN
+            out.append((ci, start, end))
+    return out
+
+
+def _free_position(
+    rng: np.random.Generator,
+    masks: Sequence[NDArray[np.bool_]],
+    taken: Sequence[_Variant],
+    ci: int,
+    start: int,
+    end: int,
+) -> int:
+    """A random confident position in [start, end) of contig `ci` away from `taken`."""
+    near = np.zeros(end - start, dtype=bool)
+    for v in taken:
+        if v.contig == ci:
+            a = max(start, v.pos0 - VARIANT_SPACING)
+            b = min(end, v.pos0 + len(v.ref) + VARIANT_SPACING)
+            if a < b:
+                near[a - start : b - start] = True
+    free = np.flatnonzero(masks[ci][start:end] & ~near)
+    if not len(free):
+        raise ValueError(f"no free confident position on contig {ci} in {start}-{end}")
+    return start + int(free[int(rng.integers(len(free)))])
+
+
+def _snv(
+    rng: np.random.Generator, contigs: Sequence[NDArray[np.uint8]], ci: int, p: int,
+    haps: tuple[bool, bool],
+) -> _Variant:  # fmt: skip
+    ref = _decode(contigs[ci][p : p + 1])
+    alt = "ACGT"[("ACGT".index(ref) + int(rng.integers(1, 4))) % 4]
+    return _Variant(ci, p, ref, alt, haps)
+
+
+def _simulate_trio(
+    rng: np.random.Generator,
+    contigs: Sequence[NDArray[np.uint8]],
+    masks: Sequence[NDArray[np.bool_]],
+    father: Sequence[_Variant],
+    mother: Sequence[_Variant],
+) -> tuple[list[_Variant], list[_Variant], list[_Variant], list[_Variant]]:
+    """The parents' variants (one planted SNV each in COMPOUND_GENE) and the child's: one
+    haplotype of each parent (one crossover per contig) plus de novo SNVs. Returns (father,
+    mother, child, de novo)."""
+    mother = list(mother)
+    father = list(father)
+    # Which haplotype each parent transmits: per contig, `first` before the crossover.
+    crossings = {
+        parent: [(int(rng.integers(len(c))), int(rng.integers(2))) for c in contigs]
+        for parent in ("father", "mother")
+    }
+
+    def transmitted(parent: str, v: _Variant) -> int:
+        crossover, first = crossings[parent][v.contig]
+        return first if v.pos0 < crossover else 1 - first
+
+    # The compound heterozygote: a paternal SNV in the gene's first region, a maternal one in
+    # its second, each on the haplotype its parent transmits.
+    exons = _panel_exons(COMPOUND_GENE, contigs)
+    for parent, variants, (ci, start, end) in (
+        ("father", father, exons[0]),
+        ("mother", mother, exons[1]),
+    ):
+        p = _free_position(rng, masks, father + mother, ci, start, end)
+        probe = _Variant(ci, p, "N", "N", (False, False))
+        hap = transmitted(parent, probe)
+        variants.append(_snv(rng, contigs, ci, p, (hap == 0, hap == 1)))
+    father.sort(key=lambda v: (v.contig, v.pos0))
+    mother.sort(key=lambda v: (v.contig, v.pos0))
+    # Both parents draw from one population: an allele both transmit is the child's twice.
+    inherited: dict[tuple[int, int, str, str], _Variant] = {}
+    for parent, variants, hap in (("father", father, 0), ("mother", mother, 1)):
+        for v in variants:
+            if v.haps[transmitted(parent, v)]:
+                key = (v.contig, v.pos0, v.ref, v.alt)
+                old = inherited.get(key)
+                haps = (hap == 0 or (old is not None and old.haps[0]), hap == 1)
+                inherited[key] = replace(v, haps=haps)
+    child = list(inherited.values())
+    de_novo = []
+    for gene in DE_NOVO_GENES:
+        if gene is None:
+            ci = int(rng.integers(len(contigs)))
+            start, end = END_MARGIN, len(contigs[ci]) - END_MARGIN
+        else:
+            ci, start, end = _panel_exons(gene, contigs)[0]
+        p = _free_position(rng, masks, father + mother + de_novo, ci, start, end)
+        hap = int(rng.integers(2))
+        de_novo.append(_snv(rng, contigs, ci, p, (hap == 0, hap == 1)))
+    child = sorted(child + de_novo, key=lambda v: (v.contig, v.pos0))
+    return father, mother, child, de_novo
+
+
+def _trio_truth(
+    names: Sequence[str],
+    father: Sequence[_Variant],
+    mother: Sequence[_Variant],
+    child: Sequence[_Variant],
+) -> str:
+    """truth/<family>.trio.tsv: the child's variants, the genotypes and the inheritance."""
+    from helgenom.family import inheritance_pattern
+
+    def alt_count(variants: Sequence[_Variant], v: _Variant) -> int:
+        match = [
+            w
+            for w in variants
+            if (w.contig, w.pos0, w.ref, w.alt) == (v.contig, v.pos0, v.ref, v.alt)
+        ]
+        return sum(match[0].haps) if match else 0
+
+    genes = _panel_regions()
+    rows = []
+    for v in child:
+        c, f, m = sum(v.haps), alt_count(father, v), alt_count(mother, v)
+        gene = next((g for ci, a, b, g in genes if ci == v.contig and a <= v.pos0 < b), "")
+        rows.append(
+            [names[v.contig], v.pos0 + 1, v.ref, v.alt, c, f, m, inheritance_pattern(c, f, m), gene]
+        )
+    paternal = {r[8] for r in rows if r[8] and r[7] == "paternal" and r[4] == 1}
+    maternal = {r[8] for r in rows if r[8] and r[7] == "maternal" and r[4] == 1}
+    for r in rows:
+        if r[8] in paternal & maternal and r[7] in ("paternal", "maternal"):
+            r[7] = "compound_heterozygous"
+    header = "chrom\tpos\tref\talt\tchild\tfather\tmother\tpattern\tgene\n"
+    return header + "".join("\t".join(str(x) for x in r) + "\n" for r in rows)
 
 
 def _plant_mito(
@@ -881,6 +1086,11 @@ def demo_paths(outdir: Path, samples: Sequence[DemoSample] = DEFAULT_SAMPLES) ->
         truth={s.sample_id: outdir / "truth" / f"{s.sample_id}.truth.vcf.gz" for s in samples},
         confident_bed=outdir / "truth" / "confident.bed",
         roh={s.sample_id: outdir / "truth" / f"{s.sample_id}.roh.bed" for s in samples},
+        trio={
+            s.family: outdir / "truth" / f"{s.family}.trio.tsv"
+            for s in samples
+            if s.father and s.mother
+        },
         mito={s.sample_id: outdir / "truth" / f"{s.sample_id}.mito.tsv" for s in samples},
         sv={s.sample_id: outdir / "truth" / f"{s.sample_id}.sv.vcf" for s in samples},
     )
@@ -915,6 +1125,12 @@ def generate_demo(
         for ci, start, end in s.roh:
             if not (0 <= ci < len(CONTIG_NAMES) and 0 <= start < end <= 1):
                 raise ValueError(f"{s.sample_id}: ROH ({ci}, {start}, {end}) is not on a contig")
+        if bool(s.father) != bool(s.mother) or (s.father and not {s.father, s.mother} <= set(ids)):
+            raise ValueError(
+                f"{s.sample_id}: a simulated child needs both parents among the samples"
+            )
+        if s.father and s.roh:
+            raise ValueError(f"{s.sample_id}: a simulated child cannot carry a planted ROH")
 
         if not all(0 < af <= 1 for af in s.mito):
             raise ValueError(f"{s.sample_id}: a mitochondrial variant's fraction is not in (0, 1]")
@@ -943,20 +1159,47 @@ def generate_demo(
     unit_rows: list[str] = []
     n_pairs_total = round(coverage * genome_length / (2 * read_length))
     n_mito_total = round(coverage * MITO_DEPTH_FACTOR * MITO_LENGTH / (2 * read_length))
+    variants_of: dict[str, list[_Variant]] = {}
+    population = _population(_rng(seed, 0, 2), contigs, masks)
     for sample in samples:
         roh = [(ci, round(a * lengths[ci]), round(b * lengths[ci])) for ci, a, b in sample.roh]
-        variants = _autozygous(
-            _plant_variants(_rng(seed, sample.seed_offset, 1), contigs, masks), roh
-        )
-        svs = _sv_coordinates(sample, lengths)
-        variants = _clear_sv_breakpoints(variants, svs)
-        _write_sv_truth(
-            outdir / "truth" / f"{sample.sample_id}.sv.vcf", sample.sample_id, names, contigs, svs
+        variants_of[sample.sample_id] = _autozygous(
+            _draw_genotypes(_rng(seed, sample.seed_offset, 1), population), roh
         )
         _write_text(
             outdir / "truth" / f"{sample.sample_id}.roh.bed",
             _bed_text([(names[ci], start, end) for ci, start, end in roh]),
         )
+    children = [s for s in samples if s.father]
+    for child in children:
+        father, mother, variants, _ = _simulate_trio(
+            _rng(seed, child.seed_offset, 5),
+            contigs,
+            masks,
+            variants_of[child.father],
+            variants_of[child.mother],
+        )
+        variants_of.update({child.father: father, child.mother: mother, child.sample_id: variants})
+    placed_svs = {}
+    for sample in samples:
+        svs = _sv_coordinates(sample, lengths)
+        placed_svs[sample.sample_id] = svs
+        variants_of[sample.sample_id] = _clear_sv_breakpoints(variants_of[sample.sample_id], svs)
+        _write_sv_truth(
+            outdir / "truth" / f"{sample.sample_id}.sv.vcf", sample.sample_id, names, contigs, svs
+        )
+    for child in children:
+        _write_text(
+            outdir / "truth" / f"{child.family}.trio.tsv",
+            _trio_truth(
+                names,
+                variants_of[child.father],
+                variants_of[child.mother],
+                variants_of[child.sample_id],
+            ),
+        )
+    for sample in samples:
+        variants, svs = variants_of[sample.sample_id], placed_svs[sample.sample_id]
         vcf = outdir / "truth" / f"{sample.sample_id}.truth.vcf.gz"
         _write_truth_vcf(vcf, sample.sample_id, names, lengths, variants)
         truth[sample.sample_id] = vcf
@@ -1012,10 +1255,18 @@ def generate_demo(
             )
 
     samples_tsv = outdir / "samples.tsv"
+    family_columns = any(s.family for s in samples)
     _write_text(
         samples_tsv,
-        "sample_id\tsex\tpriority\tindication\n"
-        + "".join(f"{s.sample_id}\t{s.sex}\t{s.priority}\t{s.indication}\n" for s in samples),
+        "sample_id\tsex\tpriority\tindication"
+        + ("\tfamily\tfather\tmother\taffected" if family_columns else "")
+        + "\n"
+        + "".join(
+            f"{s.sample_id}\t{s.sex}\t{s.priority}\t{s.indication}"
+            + (f"\t{s.family}\t{s.father}\t{s.mother}\t{s.affected}" if family_columns else "")
+            + "\n"
+            for s in samples
+        ),
     )
     units_tsv = outdir / "units.tsv"
     _write_text(

@@ -838,3 +838,116 @@ def compare_trio(truth_tsv: str | Path, trio: Mapping[str, Any]) -> dict[str, di
         }
         for pattern in planted
     }
+
+
+# ---- the report's family section --------------------------------------------------------------
+def family_section(summary: Mapping[str, Any] | None, sample_id: str) -> dict[str, Any]:
+    """The clinical report's `family` section for `sample_id` from its family JSON (None: no
+    relative in the run). A trio's child gets the trio's results: Mendelian errors, the de
+    novo candidates and the inheritance of its variants in the panel's genes (de novo
+    candidates outside the panel are counted, not listed: the report is panel-scoped)."""
+    if summary is None:
+        return {
+            "family": None,
+            "role": None,
+            "members": [],
+            "pedigree_check": None,
+            "pedigree_reason": "no relative in the run",
+            "trio": None,
+            "interpretation": "Not assessed: no relative of the sample is in this run",
+        }
+    members = summary["members"]
+    me = next(m for m in members if m["sample_id"] == sample_id)
+    parent_of = {m["sample_id"]: m for m in members if sample_id in (m["father"], m["mother"])}
+    if me["father"] or me["mother"]:
+        role = "child"
+    elif parent_of:
+        role = {"male": "father", "female": "mother"}.get(me["sex"], "parent")
+    else:
+        role = "member"
+    own_pairs = [p for p in summary["pairs"] if sample_id in (p["a"], p["b"])]
+    failed = [p["message"] for p in own_pairs if p["status"] == "fail"]
+    reason = "; ".join(failed) or "; ".join(p["message"] for p in own_pairs)
+    trio = next((t for t in summary["trios"] if t["child"] == sample_id), None)
+    section: dict[str, Any] = {
+        "family": summary["family"],
+        "role": role,
+        "members": [
+            {k: m[k] for k in ("sample_id", "father", "mother", "sex", "affected")} for m in members
+        ],
+        "pedigree_check": me["pedigree_check"],
+        "pedigree_reason": reason or "no relative assessed",
+        "trio": None,
+    }
+    if me["pedigree_check"] == "inconsistent":
+        section["interpretation"] = (
+            "The genotypes contradict the declared relations (a sample swap?): family results "
+            "are withheld until the identity of the samples is resolved"
+        )
+        return section
+    if trio is None:
+        section["interpretation"] = (
+            "Relations consistent with the genotypes"
+            if me["pedigree_check"] == "consistent"
+            else "Relations not assessable (too few shared genotyped sites)"
+        )
+        return section
+    de_novo_panel = [v for v in trio["de_novo"] if v["gene"]]
+    compound = [v for v in trio["panel_variants"] if v["pattern"] == "compound_heterozygous"]
+    mendel = trio["mendelian"] or {}
+    section["trio"] = {
+        "father": trio["father"],
+        "mother": trio["mother"],
+        "mendelian_error_pct": mendel.get("mendelian_error_pct"),
+        "mendelian_errors": mendel.get("mendelian_errors"),
+        "consistent_sites": mendel.get("consistent_sites"),
+        "de_novo_total": len(trio["de_novo"]),
+        "de_novo": de_novo_panel,
+        "compound_heterozygous_genes": sorted({v["gene"] for v in compound}),
+        "panel_variants": trio["panel_variants"],
+    }
+    parts = [
+        "Relations consistent with the genotypes"
+        if me["pedigree_check"] == "consistent"
+        else "Relations not assessable",
+        f"{len(trio['de_novo'])} de novo candidate(s) genome-wide, "
+        f"{len(de_novo_panel)} in the panel's genes",
+    ]
+    if section["trio"]["compound_heterozygous_genes"]:
+        genes = ", ".join(section["trio"]["compound_heterozygous_genes"])
+        parts.append(f"compound heterozygous in {genes}")
+    if mendel.get("mendelian_error_pct") is not None:
+        parts.append(f"Mendelian errors {mendel['mendelian_error_pct']:.2f} %")
+    section["interpretation"] = "; ".join(parts)
+    return section
+
+
+INHERITANCE_LABELS = {
+    "de_novo": "de novo",
+    "paternal": "paternal",
+    "maternal": "maternal",
+    "compound_heterozygous": "compound heterozygous",
+    "compound_heterozygous:paternal": "compound heterozygous (paternal)",
+    "compound_heterozygous:maternal": "compound heterozygous (maternal)",
+    "both_parents": "both parents carry it",
+    "homozygous": "one allele from each parent",
+    "mendelian_error": "Mendelian error",
+    "unknown": "unknown",
+}
+
+
+def inheritance_of(section: Mapping[str, Any] | None) -> dict[tuple[str, int, str, str], str]:
+    """(chrom, pos, ref, alt) -> inheritance pattern of the child's panel variants (the keys
+    of INHERITANCE_LABELS), and for a compound heterozygous one its parent's side:
+    "compound_heterozygous:paternal" or ":maternal"."""
+    trio = (section or {}).get("trio")
+    if not trio:
+        return {}
+    out = {}
+    for v in trio["panel_variants"]:
+        pattern = v["pattern"]
+        if pattern == "compound_heterozygous":
+            side = "paternal" if v["father"] not in ("0/0", "0|0") else "maternal"
+            pattern = f"{pattern}:{side}"
+        out[(v["chrom"], v["pos"], v["ref"], v["alt"])] = pattern
+    return out

@@ -25,12 +25,14 @@ from typing import Any
 from helgenom.aligned import AlignedHeader, check_aligned_units
 from helgenom.config import (
     check_export,
+    check_identity,
     check_mito,
     check_roh,
     check_sv,
     check_validation,
     validate_config,
 )
+from helgenom.family import pedigree
 from helgenom.qc.gate import check_qc_config
 from helgenom.qc.overrides import Override
 from helgenom.reference import check_fasta
@@ -68,6 +70,7 @@ def check_run_inputs(
     check_validation(checked, set(samples), configfiles)
     check_export(checked, configfiles)
     check_roh(checked, configfiles)
+    check_identity(checked, list(pedigree(samples).families()), configfiles)
     check_mito(checked, configfiles)
     check_sv(checked, configfiles)
     overrides = check_qc_config(checked, set(samples), configfiles)

@@ -50,6 +50,13 @@ WGS_INPUT_MB: dict[str, float] = {
     # the chrM slices of the CRAM: ~0.1-0.5% of the reads (chrM depth ~30-150x the nuclear)
     "mito_pileup": 0.1 * GB,
     "sv_delly": 18 * GB + 3.1 * GB,  # CRAM + reference (delly call)
+    # identity and families (family.smk); a 30x gVCF ~0.5 GB (bcftools' reference blocks):
+    # the run's gVCFs merged (36 samples, the largest run) + reference; a trio's; the trio's
+    # joint genotypes (sites with an alternate allele in a member)
+    "identity_vcf": 36 * 0.5 * GB + 3.1 * GB,
+    "family_vcf": 3 * 0.5 * GB + 3.1 * GB,
+    "mendelian": 0.3 * GB,
+    "de_novo": 0.3 * GB,
     # re-analysis of a unit from an aligned file (reanalysis.smk): a 30x CRAM + its reference
     "aligned_fastq": 18 * GB + 3.1 * GB,
     "aligned_reuse": 18 * GB + 3.1 * GB,
@@ -134,6 +141,9 @@ ESTIMATES: dict[str, Estimate] = {
     # delly call (germline, one sample, single-threaded) reading the CRAM once: hand-set, not
     # yet measured on a 30x genome (~20 CPU min per GB of CRAM + reference: ~7.5 h at 30x).
     "sv": Estimate(6000, 0, 0, 30, 20),
+    # bcftools merge --gvcf of gVCFs (identity_vcf, family_vcf), hand-set: ~15 CPU min per GB
+    # of gVCF (every reference block is split at every other sample's records).
+    "merge": Estimate(2000, 0, 0, 15, 15),
     # Re-analysis from a CRAM/BAM (reanalysis.smk), hand-set from published throughput (the
     # cost model's calibration runs start from FASTQ): decoding a 30x CRAM, collating it by
     # name and writing FASTQ (bgzf level 1) ~10 CPU min per GB of CRAM; collate's buckets and

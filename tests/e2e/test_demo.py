@@ -11,6 +11,11 @@ import pytest
 from helgenom.demo import DEFAULT_SAMPLES, demo_paths
 from helgenom.truth import compare
 
+# The samples with a clinical report: DEMO003 and DEMO004, the parents of DEMO001, are sequenced
+# for the trio analysis only (no gene panel for their indication: QC gate, no report).
+REPORTED = ("DEMO001", "DEMO002")
+PARENTS = ("DEMO003", "DEMO004")
+
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
@@ -56,7 +61,7 @@ def test_demo_merges_two_lanes_and_reports(demo_run: tuple[Path, str]) -> None:
     assert (run_dir / "results" / "qc" / "multiqc" / "multiqc_report.html").exists()
 
 
-@pytest.mark.parametrize("sample", [s.sample_id for s in DEFAULT_SAMPLES])
+@pytest.mark.parametrize("sample", REPORTED)
 def test_demo_samples_pass_the_qc_gate_and_get_a_report(
     demo_run: tuple[Path, str], sample: str
 ) -> None:
@@ -107,6 +112,9 @@ def test_demo_runs_of_homozygosity_match_the_planted_ones(
         # bcftools roh ends a segment at the last hom-alt marker before a het one: within
         # ~5 kb of the planted ends at the demo's variant density (one in ~1 kb)
         assert abs(f_start - start) < 5000 and abs(f_end - end) < 5000, (found, planted)
+    if sample in PARENTS:  # no report: the summary and the MultiQC table only
+        assert summary["hints"] == [] and not planted
+        return
     report = json.loads((run_dir / "results" / "report" / f"{sample}.json").read_text())
     fhir = json.loads((run_dir / "results" / "report" / f"{sample}.fhir.json").read_text())
     roh_obs = [
@@ -170,8 +178,14 @@ def test_demo_mitochondrial_heteroplasmy_matches_the_planted(
         assert not [r for r in vcf if r.chrom == "chrM"]  # not called as diploid
     mqc = (run_dir / "results" / "qc" / "mito_mqc.tsv").read_text()
     assert f"{sample}\tchrM\t{summary['mean_depth']:.1f}\t" in mqc and "\t3\t2\t1" in mqc
+    receipt = json.loads((run_dir / "results" / "export" / f"{sample}.receipt.json").read_text())
+    assert {"mito_vcf", "mito_vcf_tbi", "mito_summary", "roh_summary"} <= set(receipt["files"])
+    assert "helgenom demo: mitochondrial variants, planted vs found" in stdout
+    assert "(not planted)" not in stdout
+    if sample in PARENTS:  # no report
+        return
     report = json.loads((run_dir / "results" / "report" / f"{sample}.json").read_text())
-    assert report["schema_version"] == "1.2" and report["mito"]["counts"] == summary["counts"]
+    assert report["schema_version"] == "1.3" and report["mito"]["counts"] == summary["counts"]
     html = (run_dir / "results" / "report" / f"{sample}.html").read_text()
     assert "Mitochondrial variants" in html and "2 heteroplasmic, 1 homoplasmic" in html
     fhir = json.loads((run_dir / "results" / "report" / f"{sample}.fhir.json").read_text())
@@ -182,10 +196,6 @@ def test_demo_mitochondrial_heteroplasmy_matches_the_planted(
         and e["resource"]["code"]["coding"][0]["code"] == "mito-variants"
     ]
     assert obs[0]["valueQuantity"]["value"] == 3 and len(obs[0]["component"]) == 3
-    receipt = json.loads((run_dir / "results" / "export" / f"{sample}.receipt.json").read_text())
-    assert {"mito_vcf", "mito_vcf_tbi", "mito_summary", "roh_summary"} <= set(receipt["files"])
-    assert "helgenom demo: mitochondrial variants, planted vs found" in stdout
-    assert "(not planted)" not in stdout
 
 
 @pytest.mark.parametrize("sample", [s.sample_id for s in DEFAULT_SAMPLES])
@@ -207,6 +217,11 @@ def test_demo_structural_variants_match_the_planted_ones(
     result = compare_sv(planted, calls)
     assert not result.missed and not result.extra, result
     summary = json.loads((run_dir / "results" / "sv" / f"{sample}.sv.json").read_text())
+    mqc = (run_dir / "results" / "qc" / "sv_mqc.tsv").read_text()
+    if sample in PARENTS:  # none planted, no report
+        assert calls == [] and summary["total"] == 0
+        assert f"{sample}\t0\t0\t0\t0\t0\t0\t0" in mqc
+        return
     report = json.loads((run_dir / "results" / "report" / f"{sample}.json").read_text())
     fhir = json.loads((run_dir / "results" / "report" / f"{sample}.fhir.json").read_text())
     (sv_obs,) = [
@@ -215,7 +230,6 @@ def test_demo_structural_variants_match_the_planted_ones(
         if e["resource"]["resourceType"] == "Observation"
         and e["resource"]["code"]["coding"][0]["code"] == "sv"
     ]
-    mqc = (run_dir / "results" / "qc" / "sv_mqc.tsv").read_text()
     html = (run_dir / "results" / "report" / f"{sample}.html").read_text()
     assert report["sv"]["counts"] == summary["counts"]
     assert sv_obs["valueQuantity"]["value"] == summary["total"] == len(calls)
@@ -239,7 +253,7 @@ def test_demo_structural_variants_match_the_planted_ones(
 
 
 def test_demo_deposits_into_the_embedded_database(demo_run: tuple[Path, str]) -> None:
-    """The quick start deposits both samples into its embedded (SQLite) genome database; a
+    """The quick start deposits every sample into its embedded (SQLite) genome database; a
     clinician of the department reads each VCF back byte-identical."""
     import json
 
@@ -256,10 +270,11 @@ def test_demo_deposits_into_the_embedded_database(demo_run: tuple[Path, str]) ->
         path = run_dir / "results" / "export" / f"{sample}.receipt.json"
         receipt = json.loads(path.read_text())
         assert receipt["sample_id"] == sample and receipt["version"] == 1
-        assert {"cram", "crai", "vcf", "vcf_tbi", "gvcf", "report_pdf"} <= set(receipt["files"])
+        assert {"cram", "crai", "vcf", "vcf_tbi", "gvcf"} <= set(receipt["files"])
+        assert ("report_pdf" in receipt["files"]) == (sample in REPORTED)
         assert f"{sample:10} {receipt['accession']} version 1" in stdout
         receipts[sample] = receipt
-    assert len({r["accession"] for r in receipts.values()}) == 2
+    assert len({r["accession"] for r in receipts.values()}) == len(DEFAULT_SAMPLES)
 
     ctx = Context.open(home)
     secret, public = home / "reader.sec", home / "reader.pub"
@@ -313,7 +328,7 @@ def test_capacity_from_the_demo_and_giab_runs(
     assert "Cores per year" in capsys.readouterr().out
     data = json.loads(out.read_text())
     runs = [measure_run(r) for r in (run_dir, giab_run)]
-    assert {s for r in runs for s in r.samples} == {"DEMO001", "DEMO002", "NA12878"}
+    assert {s for r in runs for s in r.samples} == {*REPORTED, *PARENTS, "NA12878"}
     assert all(r.cpu_s > 0 for r in runs)
     # A 30x genome costs more than everything these small runs did together.
     assert data["core_hours_per_wgs"] * 3600 >= sum(r.cpu_s for r in runs)
@@ -331,3 +346,111 @@ def test_capacity_from_the_demo_and_giab_runs(
     for row in cores["rows"]:
         assert row["helgenom"] > 0 and row["acute turnaround h"] is not None
     assert "<svg" in html.read_text()
+
+
+def _relatedness(run_dir: Path) -> dict[frozenset[str], dict[str, str]]:
+    lines = (run_dir / "results" / "identity" / "relatedness.tsv").read_text().splitlines()
+    header = lines[0].split("\t")
+    rows = [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
+    return {frozenset((r["a"], r["b"])): r for r in rows}
+
+
+def test_demo_relatedness_and_pedigree_check(demo_run: tuple[Path, str]) -> None:
+    """KING-robust kinship from the merged gVCFs finds the trio's two parent-offspring pairs,
+    the parents unrelated and DEMO002 unrelated to all; the pedigree check passes the gate of
+    every member of the family."""
+    import json
+
+    run_dir, stdout = demo_run
+    pairs = _relatedness(run_dir)
+    assert len(pairs) == 6
+    for parent in PARENTS:
+        pair = pairs[frozenset(("DEMO001", parent))]
+        assert pair["relation"] == pair["expected"] == "parent-offspring", pair
+        assert 0.2 < float(pair["kinship"]) < 0.3 and float(pair["ibs0"]) < 0.01, pair
+    assert pairs[frozenset(PARENTS)]["relation"] == "unrelated"
+    for other in ("DEMO001", *PARENTS):
+        assert pairs[frozenset(("DEMO002", other))]["relation"] == "unrelated"
+    assert {p["status"] for p in pairs.values()} == {"pass"}
+    for sample in ("DEMO001", *PARENTS):
+        gate = json.loads((run_dir / "results" / "qc" / "gate" / f"{sample}.json").read_text())
+        check = next(m for m in gate["metrics"] if m["id"] == "pedigree_check")
+        assert check["value"] == "consistent" and check["status"] == "pass", check
+    gate = json.loads((run_dir / "results" / "qc" / "gate" / "DEMO002.json").read_text())
+    check = next(m for m in gate["metrics"] if m["id"] == "pedigree_check")
+    assert check["status"] == "not_assessable" and check["note"] == "no relative in the run"
+    assert "DEMO001 - DEMO003" in stdout and "relatedness of every pair" in stdout
+    assert "Relatedness" in (run_dir / "results" / "qc" / "relatedness_mqc.tsv").read_text()
+
+
+def test_demo_trio_de_novo_and_compound_heterozygous_found(demo_run: tuple[Path, str]) -> None:
+    """The planted de novo SNVs and the compound heterozygote in DEMOA are found (none extra),
+    and the Mendelian error rate over well-covered sites is low."""
+    import json
+
+    from helgenom.family import compare_trio
+
+    run_dir, stdout = demo_run
+    data = demo_paths(run_dir / "demo")
+    summary = json.loads((run_dir / "results" / "family" / "DEMOFAM1.json").read_text())
+    (trio,) = summary["trios"]
+    assert (trio["child"], trio["father"], trio["mother"]) == ("DEMO001", *PARENTS)
+    found = compare_trio(data.trio["DEMOFAM1"], trio)
+    assert found["de_novo"] == {"planted": 2, "found": 2, "extra": 0}, trio["de_novo"]
+    compound = found["compound_heterozygous"]
+    assert compound["planted"] >= 2 and compound["found"] == compound["planted"], trio
+    assert compound["extra"] == 0
+    assert {v["gene"] for v in trio["de_novo"]} == {"DEMOB", None}
+    assert trio["mendelian"]["mendelian_error_pct"] < 1.0, trio["mendelian"]
+    assert trio["mendelian"]["consistent_sites"] > 300
+    assert "family DEMOFAM1, planted vs found" in stdout
+    assert "DEMO001    consistent" in stdout
+    mqc = (run_dir / "results" / "qc" / "family_mqc.tsv").read_text()
+    assert "DEMO001\tDEMOFAM1\tDEMO003\tDEMO004\t" in mqc
+
+
+def test_a_swapped_sample_in_the_trio_fails_the_qc_gate(
+    demo_run: tuple[Path, str], tmp_path: Path
+) -> None:
+    """The child's and the father's tubes swapped: the data labelled DEMO001 are the father's
+    and the reverse. Only the steps after calling run again (on a copy of the run, the two
+    gVCFs exchanged under each other's name): the "child" and the mother look unrelated, the
+    "father" and the mother parent and child: the pedigree check fails all three."""
+    import json
+    import shutil
+
+    from helgenom.runs import REPO
+    from workflow_helpers import snakemake
+
+    run_dir, _ = demo_run
+    copy = tmp_path / "swapped"
+    shutil.copytree(run_dir, copy, symlinks=True, ignore=shutil.ignore_patterns("genomedb"))
+    gvcf = copy / "results" / "gvcf"
+    for own, other in (("DEMO001", "DEMO003"), ("DEMO003", "DEMO001")):
+        names = tmp_path / f"{own}.names"
+        names.write_text(f"{own}\n")  # the other sample's data under its own name
+        subprocess.run(
+            ["bcftools", "reheader", "-s", str(names), "-o", str(tmp_path / f"{own}.g.vcf.gz"),
+             str(run_dir / "results" / "gvcf" / f"{other}.g.vcf.gz")],
+            check=True,
+        )  # fmt: skip
+    for own in ("DEMO001", "DEMO003"):
+        shutil.move(tmp_path / f"{own}.g.vcf.gz", gvcf / f"{own}.g.vcf.gz")
+        subprocess.run(["tabix", "-f", "-p", "vcf", str(gvcf / f"{own}.g.vcf.gz")], check=True)
+    configs = [str(REPO / "config.yaml"), str(REPO / "resources" / "demo" / "config.yaml")]
+    targets = [f"results/qc/gate/{s}.json" for s in ("DEMO001", *PARENTS)]
+    # only the steps after calling may run: the copy's other inputs (FASTQ paths resolved in
+    # another directory) must not make Snakemake call the samples again over the swap
+    allowed = ["--allowed-rules", "family_vcf", "pedigree_check", "qc_gate"]
+    snakemake(copy, "--configfile", *configs, *allowed, "--", *targets)
+    statuses = {}
+    for sample in ("DEMO001", *PARENTS):
+        gate = json.loads((copy / "results" / "qc" / "gate" / f"{sample}.json").read_text())
+        check = next(m for m in gate["metrics"] if m["id"] == "pedigree_check")
+        statuses[sample] = (check["value"], check["status"], gate["status"])
+    assert statuses["DEMO001"] == ("inconsistent", "fail", "fail"), statuses
+    assert statuses["DEMO003"][:2] == ("inconsistent", "fail"), statuses
+    assert statuses["DEMO004"][:2] == ("inconsistent", "fail"), statuses
+    pedigree = json.loads((copy / "results" / "family" / "DEMOFAM1.pedigree.json").read_text())
+    reason = pedigree["verdicts"]["DEMO001"]["reason"]
+    assert "DEMO001 and DEMO004 are declared parent-offspring but look unrelated" in reason

@@ -176,7 +176,7 @@ def test_confident_bed(demo_data: DemoData, ref: dict[str, str]) -> None:
 
 
 def test_truth_vcf_valid(demo_data: DemoData, ref: dict[str, str]) -> None:
-    assert set(demo_data.truth) == {"DEMO001", "DEMO002"}
+    assert set(demo_data.truth) == {"DEMO001", "DEMO002", "DEMO003", "DEMO004"}
     for sample_id, vcf in demo_data.truth.items():
         assert Path(str(vcf) + ".tbi").is_file()
         with pysam.VariantFile(str(vcf)) as fh:
@@ -235,8 +235,9 @@ def test_variant_mix_and_spacing(demo_data: DemoData, ref: dict[str, str]) -> No
             if previous and previous[0] == chrom:
                 assert start - previous[1] >= 30
             previous = (chrom, end)
-    a, b = per_sample.values()
-    assert a != b and len(a & b) < 0.1 * len(a)
+    # drawn from one population: unrelated samples share common variants but differ
+    a, b = per_sample["DEMO002"], per_sample["DEMO003"]
+    assert a != b and 0.2 * len(a) < len(a & b) < 0.8 * len(a)
 
 
 def test_haplotypes_apply_variants(demo_data: DemoData, ref: dict[str, str]) -> None:
@@ -269,14 +270,29 @@ def test_haplotypes_apply_variants(demo_data: DemoData, ref: dict[str, str]) -> 
 
 def test_sample_and_unit_sheets(demo_data: DemoData) -> None:
     samples = [ln.split("\t") for ln in demo_data.samples_tsv.read_text().splitlines()]
-    assert samples[0] == ["sample_id", "sex", "priority", "indication"]
-    assert samples[1:] == [[s.sample_id, s.sex, s.priority, s.indication] for s in DEFAULT_SAMPLES]
+    assert samples[0] == [
+        "sample_id",
+        "sex",
+        "priority",
+        "indication",
+        "family",
+        "father",
+        "mother",
+        "affected",
+    ]
+    assert samples[1:] == [
+        [s.sample_id, s.sex, s.priority, s.indication, s.family, s.father, s.mother, s.affected]
+        for s in DEFAULT_SAMPLES
+    ]
+    assert samples[1][4:] == ["DEMOFAM1", "DEMO003", "DEMO004", "affected"]
     units = [ln.split("\t") for ln in demo_data.units_tsv.read_text().splitlines()]
     assert units[0] == ["sample_id", "unit_id", "fq1", "fq2", "platform", "library"]
     assert [(u[0], u[1]) for u in units[1:]] == [
         ("DEMO001", "HDEMOXX1.1"),
         ("DEMO001", "HDEMOXX1.2"),
         ("DEMO002", "HDEMOXX1.1"),
+        ("DEMO003", "HDEMOXX1.1"),
+        ("DEMO004", "HDEMOXX1.1"),
     ]
     for sample_id, unit_id, fq1, fq2, platform, library in units[1:]:
         assert fq1 == f"fastq/{sample_id}_{unit_id}_R1.fastq.gz"
@@ -385,3 +401,43 @@ def test_custom_samples_and_validation(tmp_path: Path) -> None:
         generate_demo(tmp_path / "y", genome_length=1_000)
     with pytest.raises(ValueError):
         generate_demo(tmp_path / "y", samples=one + one, **SMALL)
+
+
+def test_trio_truth_follows_the_parents(demo_data: DemoData) -> None:
+    """DEMO001 is DEMO003 x DEMO004's child: each allele it carries comes from a parent who
+    carries it, except the planted de novo SNVs (one in DEMOB); DEMOA holds a compound
+    heterozygote (one paternal, one maternal allele)."""
+    gts = {
+        s: {(c, p, r, a[0]): sum(g) for c, p, r, a, g in _records(demo_data.truth[s])}
+        for s in ("DEMO001", "DEMO003", "DEMO004")
+    }
+    lines = demo_data.trio["DEMOFAM1"].read_text().splitlines()
+    assert lines[0].split("\t") == [
+        "chrom",
+        "pos",
+        "ref",
+        "alt",
+        "child",
+        "father",
+        "mother",
+        "pattern",
+        "gene",
+    ]
+    rows = [ln.split("\t") for ln in lines[1:]]
+    assert {(c, int(p), r, a) for c, p, r, a, *_ in rows} == set(gts["DEMO001"])
+    patterns: dict[str, list[list[str]]] = {}
+    for row in rows:
+        key = (row[0], int(row[1]), row[2], row[3])
+        child, father, mother = (int(x) for x in row[4:7])
+        assert child == gts["DEMO001"][key]
+        assert (father, mother) == (gts["DEMO003"].get(key, 0), gts["DEMO004"].get(key, 0))
+        patterns.setdefault(row[7], []).append(row)
+        if row[7] != "de_novo":  # an allele from each parent that carries one
+            assert child <= (father > 0) + (mother > 0)
+    assert [r[8] for r in patterns["de_novo"]].count("DEMOB") == 1
+    assert len(patterns["de_novo"]) == 2
+    assert all(r[5] == r[6] == "0" for r in patterns["de_novo"])
+    compound = patterns["compound_heterozygous"]
+    assert {r[8] for r in compound} == {"DEMOA"} and len(compound) >= 2
+    assert {(r[5] != "0", r[6] != "0") for r in compound} == {(True, False), (False, True)}
+    assert {"paternal", "maternal", "both_parents"} <= set(patterns)

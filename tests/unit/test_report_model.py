@@ -462,3 +462,115 @@ def test_assign_panels_checks_contigs_and_warns(tmp_path: Path) -> None:
     del samples["S1"]
     assigned, warnings = assign_panels(config, samples)
     assert assigned == {} and "sample S2: no gene panel" in warnings[0]
+
+
+def _family_summary(check: str = "consistent") -> dict:
+    """A family JSON (helgenom.family.family_summary) of the trio S1 (child), F1, M1."""
+
+    def tv(pos: int, ref: str, alt: str, gts: tuple[str, str, str], pattern: str) -> dict:
+        return {
+            "variant": f"c1:{pos} {ref}>{alt}", "chrom": "c1", "pos": pos, "ref": ref,
+            "alt": alt, "child": gts[0], "father": gts[1], "mother": gts[2],
+            "child_vaf": 0.5, "qual": 99.0, "pattern": pattern, "gene": "GENEA",
+        }  # fmt: skip
+
+    members = [
+        {"sample_id": "S1", "father": "F1", "mother": "M1", "sex": "female",
+         "affected": "affected", "pedigree_check": check},
+        {"sample_id": "F1", "father": None, "mother": None, "sex": "male",
+         "affected": "unaffected", "pedigree_check": check},
+        {"sample_id": "M1", "father": None, "mother": None, "sex": "female",
+         "affected": "unaffected", "pedigree_check": "consistent"},
+    ]  # fmt: skip
+    message = "S1 and F1: parent-offspring, as declared" if check == "consistent" else (
+        "S1 and F1 are declared parent-offspring but look unrelated (kinship -0.050, IBS0 "
+        "0.120): check for a sample swap"
+    )  # fmt: skip
+    de_novo = tv(120, "A", "G", ("0/1", "0/0", "0/0"), "de_novo")
+    return {
+        "family": "FAM1",
+        "members": members,
+        "pairs": [
+            {
+                "a": "S1",
+                "b": "F1",
+                "status": "pass" if check == "consistent" else "fail",
+                "message": message,
+            },
+            {"a": "S1", "b": "M1", "status": "pass", "message": "S1 and M1: parent-offspring"},
+        ],  # fmt: skip
+        "trios": [
+            {
+                "child": "S1",
+                "father": "F1",
+                "mother": "M1",
+                "mendelian": {
+                    "consistent_sites": 990,
+                    "mendelian_errors": 10,
+                    "mendelian_error_pct": 1.0,
+                },
+                "de_novo": [de_novo, {**de_novo, "pos": 5000, "gene": None}],
+                "panel_variants": [
+                    de_novo,
+                    tv(350, "C", "T", ("1/1", "0/1", "0/1"), "homozygous"),
+                    tv(360, "G", "T", ("0/1", "0/1", "0/0"), "compound_heterozygous"),
+                ],
+                "pattern_counts": {"de_novo": 2},
+            }
+        ],  # fmt: skip
+    }
+
+
+def test_family_section_inheritance_in_report_html_and_fhir(inputs: dict) -> None:
+    """A trio's child: the report names its family and the pedigree check, the de novo
+    candidates in the panel's genes (the one outside counted only), the compound heterozygous
+    gene, each panel variant's inheritance (in the table and the FHIR variant's
+    variant-inheritance component); a swapped sample withholds the family results."""
+    report = _build(inputs | {"family": _family_summary()})
+    family = report["family"]
+    assert (family["family"], family["role"], family["pedigree_check"]) == ("FAM1", "child",
+                                                                          "consistent")  # fmt: skip
+    trio = family["trio"]
+    assert trio["de_novo_total"] == 2 and [v["pos"] for v in trio["de_novo"]] == [120]
+    assert trio["compound_heterozygous_genes"] == ["GENEA"]
+    assert family["interpretation"] == (
+        "Relations consistent with the genotypes; 2 de novo candidate(s) genome-wide, 1 in the "
+        "panel's genes; compound heterozygous in GENEA; Mendelian errors 1.00 %"
+    )
+    inheritance = {v["pos"]: v.get("inheritance") for v in report["variants"]}
+    assert inheritance == {120: "de_novo", 350: "homozygous",
+                           360: "compound_heterozygous:paternal"}  # fmt: skip
+    html = render_html(report)
+    assert "Family FAM1 in this run; this sample: child." in html
+    assert '<td class="strong">compound heterozygous</td>' in html
+    assert '<div class="small strong">de novo</div>' in html  # the variants table
+    entries = [e["resource"] for e in build_bundle(report)["entry"]]
+    (obs,) = [r for r in entries if r["resourceType"] == "Observation"
+              and r["code"]["coding"][0]["code"] == "family"]  # fmt: skip
+    assert obs["valueCodeableConcept"]["text"] == "consistent"
+    values = [c.get("valueString") for c in obs["component"]]
+    assert "GENEA: c1:120 A>G" in values and "GENEA" in values
+    inherited = [
+        c["valueCodeableConcept"]
+        for r in entries
+        if r["resourceType"] == "Observation" and r["code"]["coding"][0]["code"] == "69548-6"
+        for c in r["component"]
+        if c["code"]["coding"][0]["code"] == "variant-inheritance"
+    ]
+    assert [i["coding"][0]["code"] for i in inherited] == ["de-novo", "homozygous"]
+    assert report["schema_version"] == "1.3"
+
+    swapped = _build(inputs | {"family": _family_summary("inconsistent")})
+    assert (
+        swapped["family"]["trio"] is None and "sample swap" in swapped["family"]["interpretation"]
+    )
+    assert "look unrelated" in swapped["family"]["pedigree_reason"]
+    assert not any("inheritance" in v for v in swapped["variants"])
+
+    alone = _build(inputs)
+    assert alone["family"]["family"] is None and alone["family"]["trio"] is None
+    assert "no relative of the sample is in this run" in render_html(alone)
+    assert (
+        _build(inputs | {"family": _family_summary()}, values={"mean_coverage": 10.0})["family"]
+        is None
+    )  # withheld on a QC failure

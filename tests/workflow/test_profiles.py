@@ -21,6 +21,7 @@ LOCAL_RULES = {"all", "genome_chunks", "coverage_summary", "tool_version", "vers
 LOCAL_RULES |= {"qc_gate", "qc_gate_summary", "report_json", "report_render"}  # QC gate, report
 LOCAL_RULES |= {"export"}  # the deposit: HPC compute nodes have no route to the database
 LOCAL_RULES |= {"roh_summary", "roh_mqc"}  # runs of homozygosity: JSON and table
+LOCAL_RULES |= {"relatedness", "family_ped", "pedigree_check", "family_summary", "family_mqc"}
 LOCAL_RULES |= {"mito_region", "mito_variants", "mito_mqc"}  # chrM: region, calls, table
 LOCAL_RULES |= {"sv_vcf", "sv_mqc"}  # structural variants: merge/annotation, table
 LOCAL_RULES |= {"aligned_reuse_header", "input_record", "input_mqc"}  # re-analysis records

@@ -15,6 +15,8 @@ from helgenom.calling import (
     soft_filter_pipeline,
 )
 from helgenom.failover import FencedError, check_job_lease, hold_lease
+from helgenom.family import Settings as IdentitySettings
+from helgenom.family import TrioSettings, pedigree
 from helgenom.inputs import check_run_inputs
 from helgenom.problems import ProblemsError
 from helgenom.rundir import LEASE_ENV, LEASE_INSPECT_ENV, run_start
@@ -58,6 +60,17 @@ CALLERS = mode_callers(CALLING_MODE)
 GVCF = config["calling"]["gvcf"]
 # sample_id -> {truth_vcf, confident_bed}: the samples of a validation run.
 VALIDATION = config["validation"]
+# Families declared in samples.tsv (family.smk): family -> members in the run (two or more).
+PEDIGREE = pedigree(SAMPLES)
+FAMILIES = PEDIGREE.families()
+TRIO_FAMILIES = sorted({t.family for t in PEDIGREE.trios()})
+IDENTITY = IdentitySettings(
+    **{k: config["identity"][k] for k in ("min_depth", "min_sites", "po_max_ibs0")}
+)
+IDENTITY_SITES = config["identity"]["sites"]
+TRIO_SETTINGS = TrioSettings(**config["family"])
+# The run's relatedness needs two samples with gVCFs.
+RELATEDNESS = GVCF and len(SAMPLES) > 1
 
 
 wildcard_constraints:
@@ -235,6 +248,45 @@ def validation_reports():
     return [f"results/validation/{sample}.json" for sample in VALIDATION]
 
 
+# ---- identity and families (workflow/rules/family.smk) -------------------------------------
+def family_gvcfs(wildcards):
+    members = FAMILIES[wildcards.family]
+    return {
+        "gvcf": [f"results/gvcf/{s}.g.vcf.gz" for s in members],
+        "tbi": [f"results/gvcf/{s}.g.vcf.gz.tbi" for s in members],
+        **reference_files(),
+    }
+
+
+def family_summary_inputs(wildcards):
+    family = wildcards.family
+    files = {
+        "vcf": f"results/family/{family}.vcf.gz",
+        "pedigree": f"results/family/{family}.pedigree.json",
+    }
+    if family in TRIO_FAMILIES:
+        files["mendelian"] = f"results/family/{family}.mendelian.txt"
+        files["dnm"] = f"results/family/{family}.dnm.vcf.gz"
+    return files
+
+
+def pedigree_of(wildcards):
+    """A family member's pedigree check (the QC gate's pedigree_check); none for others."""
+    family = PEDIGREE.family_of(wildcards.sample)
+    return [f"results/family/{family}.pedigree.json"] if family else []
+
+
+def family_of_sample(wildcards):
+    """A family member's family JSON (its report's family section); none for others."""
+    family = PEDIGREE.family_of(wildcards.sample)
+    return [f"results/family/{family}.json"] if family else []
+
+
+def family_outputs():
+    out = [f"results/family/{family}.json" for family in FAMILIES]
+    return out + (["results/identity/relatedness.tsv"] if RELATEDNESS else [])
+
+
 def sample_qc_files(sample):
     """A sample's QC tool outputs (fastp per trimmed unit, samtools, mosdepth, bcftools stats,
     where its reads came from)."""
@@ -256,6 +308,10 @@ def multiqc_inputs(wildcards=None):
     files.append("results/qc/coverage_mqc.tsv")
     files.append("results/qc/qc_gate_mqc.yaml")  # the QC gate (qc.smk)
     files.append("results/qc/roh_mqc.tsv")  # runs of homozygosity (roh.smk)
+    if RELATEDNESS:
+        files.append("results/qc/relatedness_mqc.tsv")  # identity (family.smk)
+    if FAMILIES:
+        files.append("results/qc/family_mqc.tsv")
     files.append("results/qc/mito_mqc.tsv")  # mitochondrial variants (mito.smk)
     files.append("results/qc/sv_mqc.tsv")  # structural variants (sv.smk)
     files.append("results/qc/input_mqc.tsv")  # where the reads came from (reanalysis.smk)
@@ -281,6 +337,7 @@ def final_outputs():
         out.append(f"results/sv/{sample}.sv.json")
         if sample in VALIDATION:
             out += [f"results/validation/{sample}.tsv", f"results/validation/{sample}.json"]
+    out += family_outputs()  # relatedness, families (family.smk)
     out += ["results/qc/multiqc/multiqc_report.html", "results/versions.yaml"]
     out += report_outputs()  # QC gates and clinical reports (report.smk)
     if EXPORT:
@@ -389,6 +446,10 @@ SHARED_CLOCK = shared_clock(CLOCKS)
 def clinical_tags(wildcards):
     """Priority tags of a job: its sample's, or the most urgent sample's for shared jobs."""
     sample = getattr(wildcards, "sample", None)
+    family = getattr(wildcards, "family", None)
+    if family in FAMILIES:  # a family's jobs: its most urgent member's
+        family_clock = shared_clock({s: CLOCKS[s] for s in FAMILIES[family] if s in CLOCKS})
+        sample = family_clock.sample_id if family_clock else None
     clock = CLOCKS.get(sample, SHARED_CLOCK) if sample else SHARED_CLOCK
     return {
         TAG_SAMPLE: SAMPLE_INDEX.get(sample, 0),

@@ -214,6 +214,7 @@ rule qc_gate:
     input:
         metrics="results/qc/gate/{sample}.metrics.json",
         overrides=config["qc"]["overrides"] or [],
+        pedigree=pedigree_of,
     output:
         "results/qc/gate/{sample}.json",
     log:
@@ -234,8 +235,13 @@ rule qc_gate:
         from helgenom.qc.gate import gate, verdict
         from helgenom.qc.overrides import overrides_for
 
+        metrics = read_json(input.metrics)
+        if input.pedigree:  # a family member: the pedigree check (family.smk)
+            checked = read_json(input.pedigree[0])["verdicts"][wildcards.sample]
+            metrics["values"]["pedigree_check"] = checked["pedigree_check"]
+            metrics["pedigree"] = checked
         result = gate(
-            read_json(input.metrics),
+            metrics,
             params.analysis,
             params.thresholds,
             overrides_for(QC_OVERRIDES, wildcards.sample),

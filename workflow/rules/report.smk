@@ -63,6 +63,7 @@ rule report_json:
         mito="results/mito/{sample}.mito.json",
         sv="results/sv/{sample}.sv.json",
         input_record="results/qc/input/{sample}.json",
+        family=family_of_sample,
         **reference_files(),
     output:
         "results/report/{sample}.json",
@@ -102,6 +103,7 @@ rule report_json:
             mito=read_json(input.mito),
             sv=read_json(input.sv),
             input_record=read_json(input.input_record),
+            family=read_json(input.family[0]) if input.family else None,
         )
         write_report(report, output[0])
         Path(log[0]).write_text(f"{report['report_id']}: {report['answer']['category']}\n")

@@ -113,6 +113,17 @@ RULES: dict[str, RuleInfo] = {
     "input_mqc": RuleInfo("qc", "run", 1, "small"),
     "roh_summary": RuleInfo("qc", "sample", 1, "small"),
     "roh_mqc": RuleInfo("qc", "run", 1, "small"),
+    # identity and families (family.smk): the run's merged gVCFs and relatedness, and per
+    # family (no sample wildcard: shared over the run's samples, as the run's rules)
+    "identity_vcf": RuleInfo("qc", "run", 2, "merge", "genome"),
+    "relatedness": RuleInfo("qc", "run", 1, "small"),
+    "family_ped": RuleInfo("qc", "run", 1, "small"),
+    "family_vcf": RuleInfo("qc", "run", 2, "merge", "genome"),
+    "pedigree_check": RuleInfo("qc", "run", 1, "small"),
+    "mendelian": RuleInfo("qc", "run", 1, "scan", "genome"),
+    "de_novo": RuleInfo("qc", "run", 1, "scan", "genome"),
+    "family_summary": RuleInfo("qc", "run", 1, "small"),
+    "family_mqc": RuleInfo("qc", "run", 1, "small"),
     "mito_region": RuleInfo("qc", "run", 1, "small"),
     "mito_pileup": RuleInfo("qc", "sample", 1, "scan", "bases"),
     "mito_variants": RuleInfo("qc", "sample", 1, "small"),

@@ -131,12 +131,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
             change = f"{v['pos']}{v['ref']}>{v['alt']}"
             print(f"{sample:10} {change:>16} {'-':>10} {v['af']:>9.3f}  {v['class']} (not planted)")
     _print_sv_comparison(workdir, data.sv)
+    _print_families(workdir, data)
     print("\nhelgenom demo: QC gate and clinical report (results/report/<sample>.pdf/.html/...)")
     for sample in data.truth:
         report = workdir / "results" / "report" / f"{sample}.json"
         if report.exists():
             content = json.loads(report.read_text())
             print(f"{sample:10} QC {content['qc']['verdict']}; {content['answer']['category']}")
+        else:  # a parent sequenced for the trio: no gene panel, no report
+            gate = json.loads((workdir / "results" / "qc" / "gate" / f"{sample}.json").read_text())
+            print(f"{sample:10} QC {gate['status']}; no report (no gene panel for its indication)")
     if not args.no_export:
         print("\nhelgenom demo: deposits in the national genome database (embedded demo copy)")
         for sample in data.truth:
@@ -153,6 +157,44 @@ def cmd_demo(args: argparse.Namespace) -> int:
     outputs = "cram/, vcf/, qc/multiqc/multiqc_report.html, report/, export/"
     print(f"\nOutputs: {workdir / 'results'} ({outputs})")
     return 0
+
+
+def _print_families(workdir: Path, data: Any) -> None:
+    """The relatedness of the run's pairs and each planted trio: found vs planted."""
+    from helgenom.family import compare_trio
+
+    relatedness = workdir / "results" / "identity" / "relatedness.tsv"
+    if relatedness.exists():
+        print("\nhelgenom demo: relatedness of every pair (results/identity/relatedness.tsv)")
+        print(f"{'pair':20} {'kinship':>8} {'IBS0':>6}  {'found':17} {'declared':17} check")
+        lines = relatedness.read_text().splitlines()
+        header = lines[0].split("\t")
+        for line in lines[1:]:
+            row = dict(zip(header, line.split("\t"), strict=True))
+            print(
+                f"{row['a'] + ' - ' + row['b']:20} {row['kinship']:>8} {row['ibs0']:>6}  "
+                f"{row['relation']:17} {row['expected'] or '-':17} {row['status']}"
+            )
+    for family, truth in data.trio.items():
+        summary = json.loads((workdir / "results" / "family" / f"{family}.json").read_text())
+        print(f"\nhelgenom demo: family {family}, planted vs found (results/family/{family}.json)")
+        print(
+            f"{'child':10} {'pedigree':12} {'Mendelian err.':>14} {'de novo':>13} "
+            f"{'compound het':>13}"
+        )
+        checks = {m["sample_id"]: m["pedigree_check"] for m in summary["members"]}
+        for trio in summary["trios"]:
+            found = compare_trio(truth, trio)
+            mendel = (trio["mendelian"] or {}).get("mendelian_error_pct")
+            cells = {
+                p: f"{found[p]['found']}/{found[p]['planted']} +{found[p]['extra']}"
+                for p in ("de_novo", "compound_heterozygous")
+            }
+            print(
+                f"{trio['child']:10} {checks.get(trio['child']) or '-':12} "
+                f"{'-' if mendel is None else f'{mendel:.2f} %':>14} {cells['de_novo']:>13} "
+                f"{cells['compound_heterozygous']:>13}"
+            )
 
 
 def _print_sv_comparison(workdir: Path, truth: dict[str, Path]) -> None:

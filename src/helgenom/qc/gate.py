@@ -77,6 +77,11 @@ METRICS: dict[str, MetricInfo] = {
     "sex_check": MetricInfo(
         "Sex check", "category", "declared sex against X/Y coverage (mosdepth)"
     ),
+    "pedigree_check": MetricInfo(
+        "Pedigree check",
+        "category",
+        "declared relatives against the genotypes' kinship (helgenom.family)",
+    ),
 }
 STATUSES = ("pass", "warn", "fail", "not_assessable")
 NUMERIC_LIMITS = ("fail_below", "fail_above", "warn_below", "warn_above")
@@ -164,6 +169,8 @@ def threshold_text(spec: Mapping[str, Any], unit: str = "") -> str:
     """'fail < 30x or > ..., warn < 32x' for a metric's limits (the passing range is closed)."""
     if "mismatch" in spec:
         return f"{spec['mismatch']} if the inferred sex differs from the declared sex"
+    if "inconsistent" in spec:
+        return f"{spec['inconsistent']} if the genotypes contradict a declared relation"
     suffix = {"x": "x", "%": "%"}.get(unit, "")
     parts = []
     for level in ("fail", "warn"):
@@ -187,6 +194,8 @@ def evaluate(value: Any, spec: Mapping[str, Any]) -> str:
         if value == "ambiguous":
             return "warn"
         return "pass" if value == declared else str(spec["mismatch"])
+    if "inconsistent" in spec:  # the pedigree check
+        return "pass" if value == "consistent" else str(spec["inconsistent"])
     value = float(value)
     if spec.get("fail_below") is not None and value < spec["fail_below"]:
         return "fail"
@@ -229,6 +238,8 @@ def gate(
         if metric_id == "sex_check":
             sex = metrics.get("sex", {})
             note = f"declared {declared_sex}; {sex.get('reason', '')}".strip("; ")
+        elif metric_id == "pedigree_check":
+            note = metrics.get("pedigree", {}).get("reason", "no relative in the run")
         elif metric_id == "contamination_pct" and status == "not_assessable":
             note = metrics.get("contamination", {}).get("reason", "")
         elif value is None:
@@ -242,7 +253,9 @@ def gate(
                 "value": value,
                 "status": status,
                 "threshold": threshold_text(spec, info.unit),
-                "limits": {k: spec[k] for k in (*NUMERIC_LIMITS, "mismatch") if k in spec},
+                "limits": {
+                    k: spec[k] for k in (*NUMERIC_LIMITS, "mismatch", "inconsistent") if k in spec
+                },
                 "source": spec.get("source", ""),
                 "note": note,
                 "override": None if override is None else override.as_dict(),
@@ -340,7 +353,7 @@ def write_gate_mqc(
             "scale": False,
             "cond_formatting_colours": colours,
         }
-        if metric == "sex_check":
+        if info.unit == "category":
             header["cond_formatting_rules"] = {
                 level: [{"s_contains": f"({level})"}] for level in ("pass", "warn", "fail")
             }
@@ -359,7 +372,7 @@ def write_gate_mqc(
         row["qc_gate"] = verdict_text
         for metric in result["metrics"]:
             value = metric["value"]
-            if metric["id"] == "sex_check":
+            if METRICS[metric["id"]].unit == "category":
                 value = f"{_fmt_value(value)} ({metric['status'].replace('_', ' ')})"
             if value is not None:  # no value: an empty cell
                 row[metric["id"]] = value

@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from helgenom.family import INHERITANCE_LABELS
+
 FHIR_PACKAGE = "fhir.resources.R4B"
 LOINC = "http://loinc.org"
 LOCAL = "urn:helgenom:fhir:codes"
@@ -39,6 +41,15 @@ PSEUDONYM = "urn:helgenom:pseudonym"
 SO = "http://www.sequenceontology.org"
 UCUM = "http://unitsofmeasure.org"
 IG = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition"
+IG_CODES = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
+# The guide's variant-inheritance value set (LOINC): by which parent the variant was inherited;
+# helgenom's other trio patterns (de novo, both parents, ...) as local codes.
+INHERITANCE = {
+    "paternal": ("LA26321-2", "Paternal"),
+    "maternal": ("LA26320-4", "Maternal"),
+    "compound_heterozygous:paternal": ("LA26321-2", "Paternal"),
+    "compound_heterozygous:maternal": ("LA26320-4", "Maternal"),
+}
 _NAMESPACE = uuid.UUID("5b6f1d3e-6a52-4c35-9a43-5f0f1f5c2a11")
 
 CATEGORY = [
@@ -224,6 +235,20 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
                     valueQuantity={"value": v["depth"], "system": UCUM, "code": "1"},
                 )
             )
+        if "inheritance" in v:  # the proband of a trio (helgenom.family)
+            pattern = v["inheritance"]
+            label = INHERITANCE_LABELS[pattern]
+            value = (
+                _cc(LOINC, *INHERITANCE[pattern], text=label)
+                if pattern in INHERITANCE
+                else _cc(LOCAL, pattern.replace("_", "-"), label)
+            )
+            components.append(
+                _component(
+                    _cc(IG_CODES, "variant-inheritance", "Variant Inheritance"),
+                    valueCodeableConcept=value,
+                )
+            )
         consequences = v.get("consequences") or []
         text = "; ".join(
             c.get("consequence", "")
@@ -398,6 +423,54 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
         ]
         resource["component"] = components
         results.append({"reference": add("Observation", "sv", resource)})
+    family = report.get("family")
+    if family is not None and family["family"] is not None:
+        # Identity and family: a local code; the pedigree check as the value, a trio's
+        # Mendelian error rate, de novo counts, its de novo candidates in the panel's genes and
+        # compound heterozygous genes as components, the interpretation as the note.
+        resource = observation(
+            None,
+            _cc(LOCAL, "family", "Family and pedigree check"),
+            specimen=specimen_ref,
+            valueCodeableConcept={"text": family["pedigree_check"] or "not assessable"},
+            note=[{"text": f"{family['interpretation']} ({family['pedigree_reason']})"}],
+        )
+        components = [
+            _component(_cc(LOCAL, "family-role", "Role in the family"), valueString=family["role"])
+        ]
+        trio = family["trio"]
+        if trio is not None:
+            if trio["mendelian_error_pct"] is not None:
+                components.append(
+                    _component(
+                        _cc(LOCAL, "mendelian-error-pct", "Mendelian errors"),
+                        valueQuantity={
+                            "value": trio["mendelian_error_pct"], "system": UCUM, "code": "%"
+                        },
+                    )
+                )  # fmt: skip
+            components.append(
+                _component(
+                    _cc(LOCAL, "de-novo-total", "De novo candidates genome-wide"),
+                    valueQuantity={"value": trio["de_novo_total"], "system": UCUM, "code": "1"},
+                )
+            )
+            components += [
+                _component(
+                    _cc(LOCAL, "de-novo-panel", "De novo candidate in a panel gene"),
+                    valueString=f"{v['gene']}: {v['chrom']}:{v['pos']} {v['ref']}>{v['alt']}",
+                )
+                for v in trio["de_novo"]
+            ]
+            components += [
+                _component(
+                    _cc(LOCAL, "compound-heterozygous-gene", "Compound heterozygous gene"),
+                    valueString=gene,
+                )
+                for gene in trio["compound_heterozygous_genes"]
+            ]
+        resource["component"] = components
+        results.append({"reference": add("Observation", "family", resource)})
 
     diagnostic: dict[str, Any] = {
         "resourceType": "DiagnosticReport",

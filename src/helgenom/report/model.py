@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from helgenom import __version__
+from helgenom.family import family_section, inheritance_of
 from helgenom.paths import package_path
 from helgenom.qc.gate import verdict
 from helgenom.report.coverage import panel_coverage, panel_totals
@@ -31,8 +32,9 @@ from helgenom.report.panels import Panel
 from helgenom.report.variants import read_panel_variants, vcf_is_annotated
 
 SCHEMA = package_path("schemas", "report.schema.json")
-SCHEMA_VERSION = "1.2"  # 1.1: runs of homozygosity (roh); 1.2: mitochondrial (mito) and
-# structural variants (sv), method.input
+SCHEMA_VERSION = "1.3"  # 1.1: runs of homozygosity (roh); 1.2: mitochondrial (mito) and
+# structural variants (sv), method.input; 1.3: identity and family (family), variants'
+# inheritance in a trio
 QC_FAILURE = "QC failure"
 FOR_INTERPRETATION = "variants for interpretation"
 NO_FINDINGS = "no findings in panel"
@@ -153,6 +155,21 @@ def _mito_limitation(mito: Mapping[str, Any]) -> str:
     )
 
 
+def _family_limitation(section: Mapping[str, Any]) -> str:
+    if section["trio"] is None:
+        return (
+            "Family: without both parents in the run, de novo and inheritance are not assessed; "
+            "sample identity is checked only against relatives sequenced in the same run."
+        )
+    return (
+        "Family: joint genotypes from the members' gVCFs (bcftools merge --gvcf); de novo "
+        "candidates need both parents hom-ref at depth (bcftools +trio-dnm2, genotype model, and "
+        "helgenom's depth, quality and allele-fraction filters) and are not confirmed by an "
+        "orthogonal method; mosaicism in a parent or the child can be missed; compound "
+        "heterozygosity is inferred per gene from the parents' genotypes (not read-phased)."
+    )
+
+
 def build_report(
     *,
     sample: Mapping[str, Any],
@@ -168,16 +185,25 @@ def build_report(
     mito: Mapping[str, Any],
     sv: Mapping[str, Any],
     input_record: Mapping[str, Any],
+    family: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report model of one sample (see the module docstring); `roh`: the sample's runs of
     homozygosity (helgenom.roh.summarise_roh); `mito`: its mitochondrial variants
     (helgenom.mito.summarise_mito); `sv`: its structural variants (helgenom.sv.summarise_sv);
     `input_record`: where its reads came from (results/qc/input/<sample>.json,
-    helgenom.aligned.input_record)."""
+    helgenom.aligned.input_record); `family`: its family's results (results/family/<family>.json,
+    helgenom.family.family_summary), None when no relative of the sample is in the run."""
     intervals = panel.intervals()
     genes = panel_coverage(intervals, quantized_bed)
     min_depth = int(config.get("report", {}).get("min_depth", 20))
     calls = read_panel_variants(panel_vcf, intervals)
+    family_part = family_section(family, sample["sample_id"])
+    if family_part["pedigree_check"] != "inconsistent":
+        inheritance = inheritance_of(family_part)
+        for call in calls:
+            pattern = inheritance.get((call["chrom"], call["pos"], call["ref"], call["alt"]))
+            if pattern:
+                call["inheritance"] = pattern
     annotated = vcf_is_annotated(panel_vcf)  # bcftools csq ran (report.gff3)
     result = answer(gate, calls)
     withheld = result["category"] == QC_FAILURE
@@ -192,6 +218,7 @@ def build_report(
         f"reads), PASS calls of at least {sv['settings']['min_size']:,} bp; their genotypes "
         "and breakpoints are not confirmed by an orthogonal method, and insertions and SVs in "
         "repeats are poorly detected from short reads.",
+        _family_limitation(family_part),
         "Runs of homozygosity are hints, not diagnoses: uniparental disomy with ROH "
         "(isodisomy) is seen, heterodisomy is not; segments are counted from "
         f"{roh['settings']['min_length']:,} bp (allele frequencies: "
@@ -256,6 +283,7 @@ def build_report(
         "sv": None
         if withheld
         else {k: sv[k] for k in ("interpretation", "settings", "counts", "total", "panel_calls")},
+        "family": None if withheld else family_part,
         "panel": {
             **panel.as_dict(),
             "min_depth": min_depth,

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from helgenom.family import INHERITANCE_LABELS
 from helgenom.paths import package_path
 
 TEMPLATES = package_path("report", "templates")
@@ -90,7 +91,9 @@ def render_html(report: Mapping[str, Any]) -> str:
         consequences=_consequences,
     )
     css = (TEMPLATES / "report.css").read_text()
-    return env.get_template("report.html.j2").render(r=report, css=css)
+    return env.get_template("report.html.j2").render(
+        r=report, css=css, inheritance_labels=INHERITANCE_LABELS
+    )
 
 
 def write_html(report: Mapping[str, Any], out: str | Path) -> str:
