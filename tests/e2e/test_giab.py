@@ -256,3 +256,51 @@ def test_minimap2_aligner_finds_all_confident_variants(giab: Path, tmp_path: Pat
     assert (total.tp, total.fp, total.fn, total.genotype_match) == (49, 0, 0, 49)
     versions = (run_dir / "results" / "versions.yaml").read_text()
     assert "minimap2: '2.24'" in versions
+
+
+def test_identity_fingerprint_finds_one_individual_in_two_read_halves(
+    run2: Path, giab: Path, tmp_path: Path
+) -> None:
+    """Real data for the identity check (helgenom.family): NA12878's reads split in two disjoint
+    halves (by read name), each called to a gVCF on its own (~26x), merged as the relatedness
+    step merges (bcftools merge --gvcf, variant sites): KING-robust kinship ~0.5 and almost no
+    opposite homozygotes, i.e. one individual as two samples, which the check fails."""
+    import zlib
+
+    from helgenom.family import Settings, all_pairs, check_pair, read_genotypes
+
+    reference = giab / "slice" / "chr20_9995001_11095000.fa"
+    cram = run2 / "results" / "cram" / f"{SAMPLE}.cram"
+    halves = [tmp_path / f"half{i}.bam" for i in (0, 1)]
+    with pysam.AlignmentFile(str(cram), reference_filename=str(reference)) as source:
+        outs = [pysam.AlignmentFile(str(p), "wb", template=source) for p in halves]
+        for read in source:
+            outs[zlib.crc32(read.query_name.encode()) % 2].write(read)
+        for out in outs:
+            out.close()
+    gvcfs = []
+    for i, bam in enumerate(halves):
+        pysam.index(str(bam))
+        names = tmp_path / f"half{i}.names"
+        names.write_text(f"{SAMPLE} {SAMPLE}_half{i}\n")
+        gvcf = tmp_path / f"half{i}.g.vcf.gz"
+        subprocess.run(
+            f"bcftools mpileup -a AD,DP -f {reference} {bam} -Ou | bcftools call -m -g 5 "
+            f"-Ou | bcftools reheader -s {names} | bcftools view -Oz -o {gvcf} "
+            f"&& tabix -p vcf {gvcf}",
+            shell=True, check=True, capture_output=True,
+        )  # fmt: skip
+        gvcfs.append(str(gvcf))
+    merged = tmp_path / "merged.vcf.gz"
+    subprocess.run(
+        f"bcftools merge --gvcf {reference} -Ou {' '.join(gvcfs)} | bcftools view -e "
+        f"'ALT=\".\" || ALT=\"<*>\"' -Oz -o {merged}",
+        shell=True, check=True, capture_output=True,
+    )  # fmt: skip
+    settings = Settings(min_depth=10, min_sites=100, po_max_ibs0=0.01)
+    (pair,) = all_pairs(read_genotypes(merged, settings), settings)
+    assert pair.sites >= 150, pair  # ~200 variant sites over the covered 100 kb
+    # measured: kinship 0.483, IBS0 0.005 (1 of 196 sites: a genotyping error), IBS2 0.974
+    assert pair.kinship > 0.4 and pair.ibs0 < 0.01 and pair.relation == "duplicate", pair
+    check = check_pair(pair, None)
+    assert check.status == "fail" and "are one individual" in check.message
