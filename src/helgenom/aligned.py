@@ -418,34 +418,34 @@ def describe_input(record: Mapping[str, Any]) -> str:
 
 def write_input_mqc(records: Sequence[Mapping[str, Any]], out: str | Path) -> None:
     """A MultiQC custom-content table: per sample, where its reads came from."""
-    from helgenom.fileio import atomic_write_text
+    from helgenom.fileio import write_mqc_table
 
-    lines = [
-        "# id: 'helgenom_input'",
-        "# section_name: 'Input reads (helgenom)'",
-        "# description: 'Where the reads of each sample came from: FASTQ, or an aligned file "
-        "(CRAM/BAM) re-analysed by realignment or by reusing its alignments (reanalysis.mode); "
-        "results/qc/input/<sample>.json has the checksums.'",
-        "# plot_type: 'table'",
-        "Sample\tsource\tmode\tunits\taligned_files\treference_match\tunpaired_dropped",
-    ]
-    for r in records:
+    def row(r: Mapping[str, Any]) -> list[Any]:
         aligned = [u for u in r["units"] if u["source"] == "aligned"]
         match = (
             "n/a" if not aligned else "yes" if all(u["reference_match"] for u in aligned) else "no"
         )
         dropped = sum(u.get("unpaired_reads_dropped", 0) for u in aligned)
-        lines.append(
-            "\t".join(
-                [
-                    r["sample_id"],
-                    r["source"],
-                    r["mode"] or "n/a",
-                    str(len(r["units"])),
-                    str(len(aligned)),
-                    match,
-                    str(dropped),
-                ]
-            )
-        )
-    atomic_write_text(out, "\n".join(lines) + "\n")
+        return [
+            r["sample_id"], r["source"], r["mode"] or "n/a", len(r["units"]), len(aligned),
+            match, dropped,
+        ]  # fmt: skip
+
+    write_mqc_table(
+        out,
+        table_id="helgenom_input",
+        section_name="Input reads (helgenom)",
+        description="Where the reads of each sample came from: FASTQ, or an aligned file "
+        "(CRAM/BAM) re-analysed by realignment or by reusing its alignments (reanalysis.mode); "
+        "results/qc/input/<sample>.json has the checksums.",
+        columns=[
+            "Sample",
+            "source",
+            "mode",
+            "units",
+            "aligned_files",
+            "reference_match",
+            "unpaired_dropped",
+        ],  # fmt: skip
+        rows=(row(r) for r in records),
+    )

@@ -18,6 +18,8 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from helgenom.fileio import write_mqc_table
+
 AFFECTED = ("affected", "unaffected", "unknown")
 FAMILY_COLUMNS = ("family", "father", "mother", "affected")
 
@@ -704,24 +706,17 @@ def write_relatedness(checks: Sequence[Check], tsv: str | Path, mqc: str | Path)
         + "\n"
         + "".join("\t".join(cell(r[k]) for k in RELATEDNESS_COLUMNS) + "\n" for r in rows)
     )
-    header = (
-        "# id: 'helgenom_relatedness'\n"
-        "# section_name: 'Relatedness'\n"
-        "# description: 'KING-robust kinship of every pair of samples from their merged gVCFs "
-        "(0.5 one individual, 0.25 first degree, 0.125 second, ~0 unrelated), the share of "
-        "opposite homozygotes (IBS0: ~0 for parent and child), the relation inferred and the "
-        "one declared in samples.tsv (helgenom.family)'\n"
-        "# plot_type: 'table'\n"
-    )
     columns = ("sites", "kinship", "ibs0", "relation", "expected", "status")
-    Path(mqc).write_text(
-        header
-        + "pair\t"
-        + "\t".join(columns)
-        + "\n"
-        + "".join(
-            f"{r['a']} - {r['b']}\t" + "\t".join(cell(r[k]) for k in columns) + "\n" for r in rows
-        )
+    write_mqc_table(
+        mqc,
+        table_id="helgenom_relatedness",
+        section_name="Relatedness",
+        description="KING-robust kinship of every pair of samples from their merged gVCFs (0.5 "
+        "one individual, 0.25 first degree, 0.125 second, ~0 unrelated), the share of opposite "
+        "homozygotes (IBS0: ~0 for parent and child), the relation inferred and the one "
+        "declared in samples.tsv (helgenom.family)",
+        columns=("pair", *columns),
+        rows=([f"{r['a']} - {r['b']}", *(r[k] for k in columns)] for r in rows),
     )
 
 
@@ -779,37 +774,39 @@ def family_log(summary: Mapping[str, Any]) -> str:
 
 def write_family_mqc(summaries: Sequence[Mapping[str, Any]], out: str | Path) -> None:
     """MultiQC custom content: per trio the Mendelian error rate and de novo candidates."""
-    header = (
-        "# id: 'helgenom_family'\n"
-        "# section_name: 'Families'\n"
-        "# description: 'Per trio (samples.tsv father/mother): Mendelian errors over the sites "
-        "every member covers (bcftools +mendelian), de novo candidates (bcftools +trio-dnm2 with "
-        "helgenom.family filters), compound heterozygous variants in the panel genes, and the "
-        "pedigree check'\n"
-        "# plot_type: 'table'\n"
-    )
     columns = (
         "family", "father", "mother", "mendelian_error_pct", "mendelian_errors",
         "de_novo", "compound_heterozygous", "pedigree_check",
     )  # fmt: skip
-    lines = []
+    rows = []
     for summary in summaries:
         checks = {m["sample_id"]: m["pedigree_check"] for m in summary["members"]}
         for trio in summary["trios"]:
             mendel = trio["mendelian"] or {}
-            row = {
-                "family": summary["family"],
-                "father": trio["father"],
-                "mother": trio["mother"],
-                "mendelian_error_pct": mendel.get("mendelian_error_pct"),
-                "mendelian_errors": mendel.get("mendelian_errors"),
-                "de_novo": len(trio["de_novo"]),
-                "compound_heterozygous": trio["pattern_counts"].get("compound_heterozygous", 0),
-                "pedigree_check": checks.get(trio["child"]),
-            }
-            cells = ["" if row[c] is None else str(row[c]) for c in columns]
-            lines.append(f"{trio['child']}\t" + "\t".join(cells) + "\n")
-    Path(out).write_text(header + "child\t" + "\t".join(columns) + "\n" + "".join(lines))
+            rows.append(
+                [
+                    trio["child"],
+                    summary["family"],
+                    trio["father"],
+                    trio["mother"],
+                    mendel.get("mendelian_error_pct"),
+                    mendel.get("mendelian_errors"),
+                    len(trio["de_novo"]),
+                    trio["pattern_counts"].get("compound_heterozygous", 0),
+                    checks.get(trio["child"]),
+                ]
+            )
+    write_mqc_table(
+        out,
+        table_id="helgenom_family",
+        section_name="Families",
+        description="Per trio (samples.tsv father/mother): Mendelian errors over the sites "
+        "every member covers (bcftools +mendelian), de novo candidates (bcftools +trio-dnm2 with "
+        "helgenom.family filters), compound heterozygous variants in the panel genes, and the "
+        "pedigree check",
+        columns=("child", *columns),
+        rows=rows,
+    )
 
 
 def compare_trio(truth_tsv: str | Path, trio: Mapping[str, Any]) -> dict[str, dict[str, int]]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,37 @@ def atomic_write_text(
 ) -> Path:
     """Write `text` to `path` atomically (see atomic_write_bytes)."""
     return atomic_write_bytes(path, text.encode(encoding), mode=mode)
+
+
+def write_mqc_table(
+    out: str | Path,
+    *,
+    table_id: str,
+    section_name: str,
+    description: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+) -> Path:
+    """A MultiQC custom-content table (`<name>_mqc.tsv`): the YAML header comments (id,
+    section name, description, plot type), the column names (the first names the rows:
+    "Sample", "pair", ...), one tab-separated line per row (None is an empty cell); written
+    atomically."""
+
+    def quoted(text: str) -> str:  # a single-quoted YAML scalar
+        return "'" + text.replace("'", "''") + "'"
+
+    def cell(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    lines = [
+        f"# id: {quoted(table_id)}",
+        f"# section_name: {quoted(section_name)}",
+        f"# description: {quoted(description)}",
+        "# plot_type: 'table'",
+        "\t".join(columns),
+        *("\t".join(cell(v) for v in row) for row in rows),
+    ]
+    return atomic_write_text(out, "\n".join(lines) + "\n")
 
 
 def write_json(data: Any, out: str | Path) -> None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helgenom.fileio import atomic_write_text
+from helgenom.fileio import atomic_write_text, write_mqc_table
 
 __all__ = [
     "MitoCall",
@@ -368,22 +368,30 @@ def compare_mito(
 
 def write_mito_mqc(summaries: Sequence[Mapping[str, Any]], out: str | Path) -> None:
     """A MultiQC custom-content table of the run's mitochondrial summaries (a row per sample)."""
-    lines = [
-        "# id: 'helgenom_mito'",
-        "# section_name: 'Mitochondrial variants (helgenom)'",
-        "# description: 'chrM called without a diploid assumption (bcftools mpileup read counts):"
-        " mean depth, and the variants at or above the heteroplasmy threshold (mito.min_af).'",
-        "# plot_type: 'table'",
-        "Sample\tmito_contig\tmito_mean_depth\tmito_pct_ge_min_depth\tmito_variants"
-        "\theteroplasmic\thomoplasmic",
-    ]
-    for s in summaries:
+
+    def row(s: Mapping[str, Any]) -> list[Any]:
         if not s["assessed"]:
-            lines.append(f"{s['sample_id']}\tnone\tNA\tNA\tNA\tNA\tNA")
-            continue
+            return [s["sample_id"], "none", *["NA"] * 5]
         counts = s["counts"]
-        lines.append(
-            f"{s['sample_id']}\t{s['contig']}\t{s['mean_depth']:.1f}\t{s['pct_ge_min_depth']:.2f}"
-            f"\t{counts['reported']}\t{counts[HETEROPLASMIC]}\t{counts[HOMOPLASMIC]}"
-        )
-    atomic_write_text(out, "\n".join(lines) + "\n")
+        return [
+            s["sample_id"], s["contig"], f"{s['mean_depth']:.1f}", f"{s['pct_ge_min_depth']:.2f}",
+            counts["reported"], counts[HETEROPLASMIC], counts[HOMOPLASMIC],
+        ]  # fmt: skip
+
+    write_mqc_table(
+        out,
+        table_id="helgenom_mito",
+        section_name="Mitochondrial variants (helgenom)",
+        description="chrM called without a diploid assumption (bcftools mpileup read counts): "
+        "mean depth, and the variants at or above the heteroplasmy threshold (mito.min_af).",
+        columns=[
+            "Sample",
+            "mito_contig",
+            "mito_mean_depth",
+            "mito_pct_ge_min_depth",
+            "mito_variants",
+            "heteroplasmic",
+            "homoplasmic",
+        ],  # fmt: skip
+        rows=(row(s) for s in summaries),
+    )

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helgenom.fileio import atomic_write_text
+from helgenom.fileio import write_mqc_table
 from helgenom.qc.coverage import autosomes
 
 __all__ = [
@@ -237,26 +237,22 @@ def compare_roh(
 
 def write_roh_mqc(summaries: Sequence[Mapping[str, Any]], out: str | Path) -> None:
     """A MultiQC custom-content table of the run's ROH summaries (one row per sample)."""
-    lines = [
-        "# id: 'helgenom_roh'",
-        "# section_name: 'Runs of homozygosity (helgenom)'",
-        "# description: 'bcftools roh segments counted by the roh settings: bases in ROH over "
-        "the autosomes, the longest segment and the hints (UPD, consanguinity).'",
-        "# plot_type: 'table'",
-        "Sample\troh_segments\troh_mb\troh_pct\tlongest_kb\thints",
-    ]
-    for s in summaries:
-        total = s["total"]
-        lines.append(
-            "\t".join(
-                [
-                    s["sample_id"],
-                    str(total["segments"]),
-                    f"{total['roh_bases'] / 1e6:.3f}",
-                    f"{100 * total['fraction']:.2f}",
-                    f"{total['longest'] / 1e3:.1f}",
-                    ",".join(s["hints"]) or "none",
-                ]
-            )  # fmt: skip
-        )
-    atomic_write_text(out, "\n".join(lines) + "\n")
+    write_mqc_table(
+        out,
+        table_id="helgenom_roh",
+        section_name="Runs of homozygosity (helgenom)",
+        description="bcftools roh segments counted by the roh settings: bases in ROH over the "
+        "autosomes, the longest segment and the hints (UPD, consanguinity).",
+        columns=["Sample", "roh_segments", "roh_mb", "roh_pct", "longest_kb", "hints"],
+        rows=(
+            [
+                s["sample_id"],
+                s["total"]["segments"],
+                f"{s['total']['roh_bases'] / 1e6:.3f}",
+                f"{100 * s['total']['fraction']:.2f}",
+                f"{s['total']['longest'] / 1e3:.1f}",
+                ",".join(s["hints"]) or "none",
+            ]
+            for s in summaries
+        ),
+    )

@@ -38,7 +38,7 @@ from typing import Any
 
 import pysam
 
-from helgenom.fileio import atomic_paths, atomic_write_text
+from helgenom.fileio import atomic_paths, write_mqc_table
 
 __all__ = [
     "SV_TYPES",
@@ -304,22 +304,18 @@ def summarise_sv(sample: str, calls: Sequence[SvCall], settings: SvSettings) -> 
 
 def write_sv_mqc(summaries: Sequence[Mapping[str, Any]], path: str | Path) -> None:
     """A MultiQC custom-content table: each sample's SV counts by type and panel hits."""
-    header = [
-        "# id: 'helgenom_sv'",
-        "# section_name: 'Structural variants'",
-        "# description: 'PASS structural variants per sample by type (helgenom.sv; delly), and "
-        "those touching the sample panel genes'",
-        "# plot_type: 'table'",
-        "Sample\t" + "\t".join(SV_TYPES) + "\ttotal\tin panel genes",
-    ]
-    rows = [
-        "\t".join(
-            [s["sample_id"], *(str(s["counts"][t]) for t in SV_TYPES)]
-            + [str(s["total"]), str(len(s["panel_calls"]))]
-        )
-        for s in summaries
-    ]
-    atomic_write_text(Path(path), "\n".join(header + rows) + "\n")
+    write_mqc_table(
+        path,
+        table_id="helgenom_sv",
+        section_name="Structural variants",
+        description="PASS structural variants per sample by type (helgenom.sv; delly), and "
+        "those touching the sample panel genes",
+        columns=["Sample", *SV_TYPES, "total", "in panel genes"],
+        rows=(
+            [s["sample_id"], *(s["counts"][t] for t in SV_TYPES), s["total"], len(s["panel_calls"])]
+            for s in summaries
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,8 @@ from pathlib import Path
 
 import pysam
 
+from helgenom.fileio import write_mqc_table
+
 # Headers written by bcftools 1.16 declare INFO/MQ as Integer; newer htslib warns about it.
 pysam.set_verbosity(0)
 
@@ -623,19 +625,20 @@ MQC_COLUMNS = (
 
 def write_validation_mqc(reports: Iterable[str | Path], out: str | Path) -> None:
     """A MultiQC custom-content table of the validation reports (one row per sample)."""
-    lines = [
-        "# id: 'helgenom_validation'",
-        "# section_name: 'Truth comparison (helgenom)'",
-        "# description: 'Calls compared with the sample''s truth set (haplotype-aware, "
-        "helgenom.truth): recall, precision and F1 per type inside the confident regions, "
-        "recall over the whole truth span.'",
-        "# plot_type: 'table'",
-        "\t".join(["Sample"] + [name for name, *_ in MQC_COLUMNS]),
-    ]
-    for path in reports:
+
+    def row(path: str | Path) -> list[str]:
         report = json.loads(Path(path).read_text())
-        row = [report["sample"]]
-        for _, scope, kind, metric in MQC_COLUMNS:
-            row.append(_fmt(report[scope]["counts"][kind][metric]))
-        lines.append("\t".join(row))
-    Path(out).write_text("\n".join(lines) + "\n")
+        return [report["sample"]] + [
+            _fmt(report[scope]["counts"][kind][metric]) for _, scope, kind, metric in MQC_COLUMNS
+        ]
+
+    write_mqc_table(
+        out,
+        table_id="helgenom_validation",
+        section_name="Truth comparison (helgenom)",
+        description="Calls compared with the sample's truth set (haplotype-aware, "
+        "helgenom.truth): recall, precision and F1 per type inside the confident regions, "
+        "recall over the whole truth span.",
+        columns=["Sample"] + [name for name, *_ in MQC_COLUMNS],
+        rows=(row(path) for path in reports),
+    )

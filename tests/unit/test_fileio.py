@@ -135,3 +135,31 @@ def test_temporary_names_differ(tmp_path: Path) -> None:
         one.write_text("1")
         two.write_text("2")
     assert (tmp_path / "x").read_text() == "2"
+
+
+def test_write_mqc_table(tmp_path: Path) -> None:
+    """MultiQC custom content: the YAML header (quotes doubled inside single quotes), the
+    column names, one row per line, None as an empty cell; MultiQC's YAML reads the header."""
+    import yaml
+
+    from helgenom.fileio import write_mqc_table
+
+    out = tmp_path / "x_mqc.tsv"
+    write_mqc_table(
+        out,
+        table_id="helgenom_x",
+        section_name="X (helgenom)",
+        description="the sample's values",
+        columns=["Sample", "a", "b"],
+        rows=iter([["S1", 1, None], ["S2", "2.50", "no"]]),
+    )
+    text = out.read_text()
+    header = yaml.safe_load("\n".join(ln[2:] for ln in text.splitlines() if ln.startswith("# ")))
+    assert header == {
+        "id": "helgenom_x",
+        "section_name": "X (helgenom)",
+        "description": "the sample's values",
+        "plot_type": "table",
+    }
+    assert text.endswith("Sample\ta\tb\nS1\t1\t\nS2\t2.50\tno\n")
+    assert not list(tmp_path.glob(".*")), "temporary file left over"

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from helgenom.fileio import write_mqc_table
 from helgenom.qc.parsers import CoverageSummary
 
 # ---- the coverage regions (what the gate's coverage is computed over) ----------------------
@@ -140,18 +141,17 @@ def read_acgt(path: str | Path) -> dict[str, tuple[int, int]]:
 def write_coverage_mqc(summaries: dict[str, CoverageSummary], out: str | Path) -> None:
     """A MultiQC custom-content table (one row per sample) of the coverage summary."""
     thresholds = sorted({t for s in summaries.values() for t in s.fraction_at_least})
-    lines = [
-        "# id: 'helgenom_coverage'",
-        "# section_name: 'Coverage (helgenom)'",
-        "# description: 'Genome-wide coverage from mosdepth: mean, median and % of bases at "
-        "or above each depth.'",
-        "# plot_type: 'table'",
-        "\t".join(
-            ["Sample", "mean_coverage", "median_coverage"] + [f"pct_ge_{t}x" for t in thresholds]
+    write_mqc_table(
+        out,
+        table_id="helgenom_coverage",
+        section_name="Coverage (helgenom)",
+        description="Genome-wide coverage from mosdepth: mean, median and % of bases at or "
+        "above each depth.",
+        columns=["Sample", "mean_coverage", "median_coverage"]
+        + [f"pct_ge_{t}x" for t in thresholds],
+        rows=(
+            [sample, f"{s.mean:.2f}", s.median]
+            + [f"{100 * s.fraction_at_least[t]:.2f}" for t in thresholds]
+            for sample, s in summaries.items()
         ),
-    ]
-    for sample, s in summaries.items():
-        row = [sample, f"{s.mean:.2f}", str(s.median)]
-        row += [f"{100 * s.fraction_at_least[t]:.2f}" for t in thresholds]
-        lines.append("\t".join(row))
-    Path(out).write_text("\n".join(lines) + "\n")
+    )
