@@ -122,6 +122,20 @@ def shared_clock(clocks: Mapping[str, SampleClock]) -> SampleClock | None:
     return min(clocks.values(), key=lambda c: (c.deadline or far, c.policy.rank))
 
 
+def family_clocks(
+    clocks: Mapping[str, SampleClock], families: Mapping[str, Sequence[str]]
+) -> dict[str, SampleClock]:
+    """The clocks a sample's jobs are scheduled by: a family member's is its family's most
+    urgent member's (a trio's results wait for every member: the parents of an acute child
+    are sequenced and analysed as acute), every other sample's its own."""
+    out = dict(clocks)
+    for members in families.values():
+        urgent = shared_clock({s: clocks[s] for s in members if s in clocks})
+        if urgent is not None:
+            out.update({s: urgent for s in members if s in clocks})
+    return out
+
+
 def tier(slack_s: float | None) -> int:
     """Urgency tier of a slack in seconds (None: no deadline)."""
     if slack_s is None:

@@ -21,6 +21,7 @@ from helgenom.scheduling import (
     ClinicalScheduler,
     ClinicalSchedulerSettings,
     RuntimeEstimator,
+    family_clocks,
     policies,
     sample_clocks,
     shared_clock,
@@ -270,6 +271,11 @@ def test_sample_clocks_and_deadlines() -> None:
     assert clocks["A"].policy.qos == "clinical" and clocks["X"].policy.qos == "research"
     assert shared_clock(clocks).sample_id == "A"
     assert policies({})["urgent"].deadline == timedelta(days=14)
+
+    # a family's members are scheduled by its most urgent member (the acute child's parents)
+    jobs = family_clocks(clocks, {"FAM1": ["A", "R"]})
+    assert jobs["R"] is clocks["A"] and jobs["A"] is clocks["A"] and jobs["X"] is clocks["X"]
+    assert family_clocks(clocks, {}) == clocks
 
 
 def test_run_identifiers_never_look_like_cpr_numbers() -> None:

@@ -21,7 +21,7 @@ from helgenom.inputs import check_run_inputs
 from helgenom.problems import ProblemsError
 from helgenom.rundir import LEASE_ENV, LEASE_INSPECT_ENV, run_start
 from helgenom.samplesheet import read_group, read_group_fields
-from helgenom.scheduling import sample_clocks, shared_clock
+from helgenom.scheduling import family_clocks, sample_clocks, shared_clock
 from helgenom.scheduling import TAG_DEADLINE, TAG_RANK, TAG_SAMPLE
 from helgenom.sites import get_site
 from helgenom.versions import TOOLS
@@ -441,16 +441,18 @@ RUN_STARTED = run_start(Path("."))
 CLOCKS = sample_clocks(SAMPLES, config, RUN_STARTED)
 SAMPLE_INDEX = {sample: i + 1 for i, sample in enumerate(SAMPLES)}
 SHARED_CLOCK = shared_clock(CLOCKS)
+# A family member's jobs run at its family's most urgent member's class and deadline.
+JOB_CLOCKS = family_clocks(CLOCKS, FAMILIES)
 
 
 def clinical_tags(wildcards):
-    """Priority tags of a job: its sample's, or the most urgent sample's for shared jobs."""
+    """Priority tags of a job: its sample's (a family member's: its family's most urgent
+    member's), its family's for a family's jobs, or the most urgent sample's for shared jobs."""
     sample = getattr(wildcards, "sample", None)
     family = getattr(wildcards, "family", None)
     if family in FAMILIES:  # a family's jobs: its most urgent member's
-        family_clock = shared_clock({s: CLOCKS[s] for s in FAMILIES[family] if s in CLOCKS})
-        sample = family_clock.sample_id if family_clock else None
-    clock = CLOCKS.get(sample, SHARED_CLOCK) if sample else SHARED_CLOCK
+        sample = JOB_CLOCKS[FAMILIES[family][0]].sample_id
+    clock = JOB_CLOCKS.get(sample, SHARED_CLOCK) if sample else SHARED_CLOCK
     return {
         TAG_SAMPLE: SAMPLE_INDEX.get(sample, 0),
         TAG_DEADLINE: clock.deadline_minutes if clock else 0,
