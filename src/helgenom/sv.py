@@ -12,9 +12,11 @@ own: ``SVCALLERS`` (the callers that made the call), ``SVCALLER_IDS`` (their rec
 ``PANEL_GENES`` (the genes of the sample's panel it touches). With one caller the step copies
 its calls. With two, SURVIVOR merge (Jeffares et al. 2017, Nat Commun 8:14061) clusters them:
 breakpoints within ``sv.merge_distance`` bp, same type, same strands, support by one caller
-is enough; each cluster is written as the record of the first caller in :data:`SV_CALLERS`
-that made it (delly's: split-read breakpoints, genotype likelihoods), fields of another
-caller's record kept where the output header defines them alike.
+is enough; SURVIVOR matches a breakend only with a record written from the same side of its
+junction (TIDDIT writes both sides), so clusters of one junction are then joined
+(:func:`breakend_junction`). Each cluster is written as the record of the first caller in
+:data:`SV_CALLERS` that made it (delly's: split-read breakpoints, genotype likelihoods), the
+fields of another caller's record kept where the output header defines them alike.
 
 A call touches a gene when its span (deletions, duplications, inversions, insertions: POS to
 END) overlaps one of the gene's intervals, or, for a translocation (BND), when either of its
@@ -49,9 +51,12 @@ from helgenom.fileio import atomic_paths, atomic_write_text
 
 __all__ = [
     "SV_CALLERS",
+    "SV_CALLER_OUTPUT",
     "SV_TYPES",
     "SvCall",
     "SvSettings",
+    "breakend_junction",
+    "caller_calls",
     "compare_sv",
     "genes_touched",
     "merge_sv_calls",
@@ -67,6 +72,11 @@ __all__ = [
 SV_TYPES: tuple[str, ...] = ("DEL", "DUP", "INV", "INS", "BND")
 #: The SV callers sv.callers takes, in the order their record represents a call several made.
 SV_CALLERS: tuple[str, ...] = ("delly", "tiddit")
+#: Each caller's calls in a run directory (workflow/rules/sv.smk), by sample.
+SV_CALLER_OUTPUT: dict[str, str] = {
+    "delly": "results/sv/delly/{sample}.bcf",
+    "tiddit": "results/sv/tiddit/{sample}.vcf.gz",
+}
 _BND_MATE = re.compile(r"[\[\]]([^:\[\]]+):(\d+)[\[\]]")
 
 
@@ -201,6 +211,13 @@ def read_sv_calls(path: str | Path, caller: str | None = None) -> list[SvCall]:
     """Every record of an SV VCF/BCF (single sample or sites only) as :class:`SvCall`."""
     with pysam.VariantFile(str(path)) as vcf:
         return [_to_call(record, caller) for record in vcf]
+
+
+def caller_calls(path: str | Path, caller: str, min_size: int) -> list[SvCall]:
+    """The calls of one caller's VCF/BCF that the merge step takes: PASS, at least `min_size`
+    bp (translocations always)."""
+    with pysam.VariantFile(str(path)) as vcf:
+        return [_to_call(r, caller) for r in vcf if _keep(r, min_size)]
 
 
 @dataclass(frozen=True)

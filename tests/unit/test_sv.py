@@ -316,3 +316,18 @@ def test_one_caller_tiddit_is_copied_and_two_need_survivor(tmp_path: Path) -> No
     assert {c.svtype for c in calls} == {"DUP", "DEL", "BND"}  # DUP:TANDEM counted as DUP
     with pytest.raises(FileNotFoundError, match="needs SURVIVOR"):
         merge_sv_calls(vcfs, tmp_path / "x.vcf.gz", [], DEFAULTS, survivor="/no/SURVIVOR")
+
+
+def test_tiddit_wrapper_percentile_is_numpys_except_for_an_empty_list() -> None:
+    """TIDDIT 3.5.2 stops on a sample without discordant-pair or split-read candidates; the
+    wrapper (helgenom/scripts/tiddit_sv.py) gives 0 there, as TIDDIT 3.6.1 does."""
+    from helgenom.scripts.tiddit_sv import empty_safe_percentile
+
+    percentile = empty_safe_percentile(np)
+    q = [1, 5, 50, 97.5, 99]
+    with pytest.raises(IndexError):
+        np.percentile([], q)  # what stops TIDDIT 3.5.2
+    assert list(percentile([], q)) == [0.0] * 5
+    ratios = [0.1, 0.4, 0.2, 0.9, 0.35]
+    assert list(percentile(ratios, q)) == list(np.percentile(ratios, q))
+    assert percentile.__wrapped__ is np.percentile

@@ -5,15 +5,10 @@
 # the panel genes each SV touches -> results/sv/<sample>.vcf.gz (+ .tbi) and <sample>.sv.json,
 # a MultiQC table for the run, and a section of the clinical report.
 
-from helgenom.sv import SvSettings  # noqa: E402
+from helgenom.paths import package_path  # noqa: E402
+from helgenom.sv import SV_CALLER_OUTPUT, SvSettings  # noqa: E402
 
 SV = SvSettings.from_config(config["sv"])
-
-
-SV_CALLER_OUTPUT = {
-    "delly": "results/sv/delly/{sample}.bcf",
-    "tiddit": "results/sv/tiddit/{sample}.vcf.gz",
-}
 
 
 def sv_caller_calls(wildcards):
@@ -62,6 +57,10 @@ rule sv_tiddit:
         "logs/sv_tiddit/{sample}.log",
     benchmark:
         "benchmarks/sv_tiddit/{sample}.tsv"
+    params:
+        # TIDDIT 3.5.2 with its 3.6.1 fix for samples without candidates (see the script),
+        # run by the interpreter TIDDIT is installed for (the tiddit script's first line)
+        script=package_path("scripts", "tiddit_sv.py"),
     threads: 2  # tiddit parallelises over contigs
     resources:
         **job_resources("sv_tiddit"),
@@ -72,8 +71,9 @@ rule sv_tiddit:
         # signals: all in a scratch directory, the VCF kept (bgzipped)
         "tmp=$(mktemp -d {resources.tmpdir}/helgenom-tiddit.XXXXXX) && "
         "trap 'rm -rf \"$tmp\"' EXIT && "
-        "tiddit --sv --skip_assembly --threads {threads} --bam {input.cram} --ref {input.fa} "
-        "-o $tmp/{wildcards.sample} > {log} 2>&1 && "
+        "tiddit_python=$(sed -n '1s/^#! *//p' \"$(command -v tiddit)\") && "
+        "$tiddit_python {params.script} --sv --skip_assembly --threads {threads} "
+        "--bam {input.cram} --ref {input.fa} -o $tmp/{wildcards.sample} > {log} 2>&1 && "
         "bgzip -c $tmp/{wildcards.sample}.vcf > {output.vcf}"
 
 
