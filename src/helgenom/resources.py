@@ -142,10 +142,10 @@ ESTIMATES: dict[str, Estimate] = {
     # delly call (germline, one sample, single-threaded) reading the CRAM once: hand-set, not
     # yet measured on a 30x genome (~20 CPU min per GB of CRAM + reference: ~7.5 h at 30x).
     "sv": Estimate(6000, 0, 0, 30, 20),
-    # tiddit --sv --skip_assembly (2 threads, over contigs) reading the CRAM once for its read
-    # signals and coverage: hand-set, not yet measured on a 30x genome (~10 CPU min per GB of
-    # CRAM + reference: ~1.8 h at 30x on 2 threads); memory ~2 GB + 0.5 GB per thread.
-    "sv_tiddit": Estimate(2000, 0, 500, 30, 10),
+    # tiddit --sv --skip_assembly (one thread) reading the CRAM once for its read signals and
+    # coverage: hand-set, not yet measured on a 30x genome (~10 CPU min per GB of CRAM +
+    # reference: ~4 h at 30x, under delly's ~7.5 h alongside); ~3 GB.
+    "sv_tiddit": Estimate(3000, 0, 0, 30, 10),
     # bcftools merge --gvcf of gVCFs (identity_vcf, family_vcf), hand-set: ~15 CPU min per GB
     # of gVCF (every reference block is split at every other sample's records).
     "merge": Estimate(2000, 0, 0, 15, 15),

@@ -61,14 +61,17 @@ rule sv_tiddit:
         # TIDDIT 3.5.2 with its 3.6.1 fix for samples without candidates (see the script),
         # run by the interpreter TIDDIT is installed for (the tiddit script's first line)
         script=package_path("scripts", "tiddit_sv.py"),
-    threads: 2  # tiddit parallelises over contigs
+    # tiddit parallelises over contigs in worker processes, ~1.5 s to start; one thread: at
+    # 30x it still ends well before delly (single-threaded, ~2x its CPU), which runs alongside
+    threads: 1
     resources:
         **job_resources("sv_tiddit"),
     conda:
         "../../envs/tiddit.yaml"
     shell:
         # tiddit writes <prefix>.vcf, <prefix>.ploidies.tab and a <prefix>_tiddit/ of read
-        # signals: all in a scratch directory, the VCF kept (bgzipped)
+        # signals (which a later run with that prefix would reuse): all in a fresh scratch
+        # directory, the VCF kept (bgzipped)
         "tmp=$(mktemp -d {resources.tmpdir}/helgenom-tiddit.XXXXXX) && "
         "trap 'rm -rf \"$tmp\"' EXIT && "
         "tiddit_python=$(sed -n '1s/^#! *//p' \"$(command -v tiddit)\") && "
