@@ -6,7 +6,8 @@ Callers (``sv.callers``): delly (Rausch et al. 2012, Bioinformatics 28:i333; pai
 split reads, germline ``delly call`` per sample) and TIDDIT (Eisfeldt et al. 2017, F1000Research
 6:664; discordant pairs, split reads and coverage) run with ``--skip_assembly``: its local
 assembly needs fermi2 and ropebwt2, which Debian 12 does not ship. Each caller's PASS calls of
-at least ``sv.min_size`` bp (translocations always) go through one merge step,
+at least ``sv.min_size`` bp (translocations always; TIDDIT's without a breakpoint in
+``sv.exclude_bed``, which delly skips itself) go through one merge step,
 :func:`merge_sv_calls`, which writes ``results/sv/<sample>.vcf.gz`` with INFO fields of its
 own: ``SVCALLERS`` (the callers that made the call), ``SVCALLER_IDS`` (their records' IDs) and
 ``PANEL_GENES`` (the genes of the sample's panel it touches). With one caller the step copies
@@ -57,6 +58,7 @@ __all__ = [
     "SvSettings",
     "breakend_junction",
     "caller_calls",
+    "read_regions",
     "compare_sv",
     "genes_touched",
     "merge_sv_calls",
@@ -213,11 +215,57 @@ def read_sv_calls(path: str | Path, caller: str | None = None) -> list[SvCall]:
         return [_to_call(record, caller) for record in vcf]
 
 
-def caller_calls(path: str | Path, caller: str, min_size: int) -> list[SvCall]:
-    """The calls of one caller's VCF/BCF that the merge step takes: PASS, at least `min_size`
-    bp (translocations always)."""
+#: Callers that cannot skip ``sv.exclude_bed`` themselves (delly call -x does): their calls
+#: with a breakpoint in an excluded region are left out by the merge step instead.
+EXCLUDED_AFTER_CALLING: tuple[str, ...] = ("tiddit",)
+
+
+def read_regions(path: str | Path) -> dict[str, list[tuple[int, int]]]:
+    """A BED-like file of regions (contig, start, end, ...; 0-based, half-open): contig -> the
+    (start, end) intervals. Comment and track lines skipped."""
+    regions: dict[str, list[tuple[int, int]]] = {}
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.strip() or line.startswith(("#", "track", "browser")):
+            continue
+        fields = line.split()
+        if len(fields) < 3 or not (fields[1].isdigit() and fields[2].isdigit()):
+            raise ValueError(f"{path}, line {number}: a region needs contig, start, end")
+        regions.setdefault(fields[0], []).append((int(fields[1]), int(fields[2])))
+    return regions
+
+
+def _in_regions(call: SvCall, regions: Mapping[str, Sequence[tuple[int, int]]]) -> bool:
+    """Whether one of the call's breakpoints (POS, END; a breakend's mate) lies in a region."""
+    points = [(call.contig, call.pos)]
+    if call.svtype == "BND":
+        if call.chr2 is not None and call.pos2 is not None:
+            points.append((call.chr2, call.pos2))
+    else:
+        points.append((call.contig, call.end))
+    return any(start < p <= end for c, p in points for start, end in regions.get(c, ()))
+
+
+def _caller_records(
+    path: str | Path, caller: str, settings: SvSettings
+) -> tuple[pysam.VariantHeader, list[pysam.VariantRecord]]:
+    """A caller's header and the records the merge step takes: PASS, at least
+    ``settings.min_size`` bp (translocations always), and for a caller of
+    :data:`EXCLUDED_AFTER_CALLING` no breakpoint in ``settings.exclude_bed``."""
+    regions = {}
+    if settings.exclude_bed and caller in EXCLUDED_AFTER_CALLING:
+        regions = read_regions(settings.exclude_bed)
     with pysam.VariantFile(str(path)) as vcf:
-        return [_to_call(r, caller) for r in vcf if _keep(r, min_size)]
+        records = [
+            r
+            for r in vcf
+            if _keep(r, settings.min_size) and not _in_regions(_to_call(r, None), regions)
+        ]
+        return vcf.header.copy(), records
+
+
+def caller_calls(path: str | Path, caller: str, settings: SvSettings) -> list[SvCall]:
+    """The calls of one caller's VCF/BCF that the merge step takes (:func:`_caller_records`)."""
+    return [_to_call(r, caller) for r in _caller_records(path, caller, settings)[1]]
 
 
 @dataclass(frozen=True)
@@ -268,14 +316,6 @@ _HEADER_LINES = (
     "##INFO=<ID=PANEL_GENES,Number=.,Type=String,Description=\"Genes of the sample's panel "
     'the SV touches: its span, or a translocation breakpoint, overlaps them (helgenom.sv)">',
 )
-
-
-def _kept_records(
-    path: str | Path, settings: SvSettings
-) -> tuple[pysam.VariantHeader, list[pysam.VariantRecord]]:
-    """A caller's header and its PASS records of at least ``settings.min_size`` bp."""
-    with pysam.VariantFile(str(path)) as vcf:
-        return vcf.header.copy(), [r for r in vcf if _keep(r, settings.min_size)]
 
 
 @dataclass(frozen=True)
@@ -507,8 +547,9 @@ def merge_sv_calls(
     survivor: str = "SURVIVOR",
     notes: list[str] | None = None,
 ) -> list[SvCall]:
-    """Write the callers' PASS calls (at least ``settings.min_size`` bp; translocations always)
-    to ``out_vcf`` (bgzipped, tabix-indexed, sorted as the reference's contigs) with INFO
+    """Write the callers' PASS calls (at least ``settings.min_size`` bp; translocations always;
+    TIDDIT's without a breakpoint in ``settings.exclude_bed``, which delly skips itself) to
+    ``out_vcf`` (bgzipped, tabix-indexed, sorted as the reference's contigs) with INFO
     SVCALLERS, SVCALLER_IDS and PANEL_GENES, and return them. One caller: its calls are
     copied. Several: merged by SURVIVOR (see the module docstring); the header is the first
     caller's, with the other callers' definitions it lacks. What the merge did is appended to
@@ -517,7 +558,7 @@ def merge_sv_calls(
     if unknown or not caller_vcfs:
         raise ValueError(f"SV callers {unknown or '(none)'}: give some of {SV_CALLERS}")
     callers = [c for c in SV_CALLERS if c in caller_vcfs]
-    kept = {c: _kept_records(caller_vcfs[c], settings) for c in callers}
+    kept = {c: _caller_records(caller_vcfs[c], c, settings) for c in callers}
     if len(callers) == 1:
         ((caller, (_, records)),) = kept.items()
         sources = [_Source(caller, r, ((caller, str(r.id or ".")),)) for r in records]

@@ -210,7 +210,14 @@ def test_demo_structural_variants_match_the_planted_ones(
     without planted SVs have none, from either caller."""
     import json
 
-    from helgenom.sv import SV_CALLER_OUTPUT, caller_calls, compare_sv, read_sv_calls, truvari_bench
+    from helgenom.sv import (
+        SV_CALLER_OUTPUT,
+        SvSettings,
+        caller_calls,
+        compare_sv,
+        read_sv_calls,
+        truvari_bench,
+    )
 
     run_dir, stdout = demo_run
     truth_vcf = demo_paths(run_dir / "demo").sv[sample]
@@ -220,7 +227,7 @@ def test_demo_structural_variants_match_the_planted_ones(
     assert not result.missed and not result.extra, result
     for caller in ("delly", "tiddit"):  # the shipped default: both, merged
         own_vcf = run_dir / SV_CALLER_OUTPUT[caller].format(sample=sample)
-        own = compare_sv(planted, caller_calls(own_vcf, caller, 50))
+        own = compare_sv(planted, caller_calls(own_vcf, caller, SvSettings((caller,), 50)))
         assert not own.missed and not own.extra, (caller, own)
         if planted:
             bench = truvari_bench(truth_vcf, own_vcf)

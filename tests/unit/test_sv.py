@@ -18,11 +18,13 @@ from helgenom.sv import (
     SvCall,
     SvSettings,
     breakend_junction,
+    caller_calls,
     compare_sv,
     genes_touched,
     merge_sv_calls,
     parse_survivor_merge,
     read_gene_intervals,
+    read_regions,
     read_sv_calls,
     summarise_sv,
     write_sv_mqc,
@@ -331,3 +333,27 @@ def test_tiddit_wrapper_percentile_is_numpys_except_for_an_empty_list() -> None:
     ratios = [0.1, 0.4, 0.2, 0.9, 0.35]
     assert list(percentile(ratios, q)) == list(np.percentile(ratios, q))
     assert percentile.__wrapped__ is np.percentile
+
+
+def test_exclude_regions_drop_tiddits_calls_not_dellys(tmp_path: Path) -> None:
+    """delly skips sv.exclude_bed itself (delly call -x); TIDDIT cannot, so the merge step
+    leaves out its calls with a breakpoint in an excluded region (a breakend's mate too)."""
+    vcfs = two_callers(tmp_path)
+    exclude = tmp_path / "excl.tsv"
+    exclude.write_text("# centromeres\nc1\t91000\t91999\tcentromere\nc2\t0\t500\ttelomere\n")
+    tiddit = SvSettings(("tiddit",), 50, str(exclude))
+    kept = caller_calls(vcfs["tiddit"], "tiddit", tiddit)
+    # SV_6_1 (90000-92000) spans the region but has no breakpoint in it: kept
+    assert [c.record_id for c in kept] == ["SV_1_1", "SV_2_1", "SV_3_1", "SV_6_1", "SV_2_2"]
+    exclude.write_text("c1\t91999\t92000\tx\nc1\t4990\t5010\ty\n")
+    kept = caller_calls(vcfs["tiddit"], "tiddit", tiddit)
+    # SV_6_1's END (92000) and both sides of the junction c1:5001 <-> c2:1000 are excluded
+    assert [c.record_id for c in kept] == ["SV_1_1", "SV_3_1"]
+    out = merge_sv_calls({"tiddit": vcfs["tiddit"]}, tmp_path / "t.vcf.gz", [], tiddit)
+    assert [c.record_id for c in out] == ["SV_1_1", "SV_3_1"]
+    delly = SvSettings(("delly",), 50, str(exclude))  # delly's own calls: not filtered again
+    assert len(caller_calls(vcfs["delly"], "delly", delly)) == 4
+    assert read_regions(exclude) == {"c1": [(91999, 92000), (4990, 5010)]}
+    exclude.write_text("c1\tstart\tend\n")
+    with pytest.raises(ValueError, match=r"excl.tsv, line 1: a region needs contig, start, end"):
+        read_regions(exclude)

@@ -10,7 +10,14 @@ import json
 import subprocess
 from pathlib import Path
 
-from helgenom.sv import SV_CALLER_OUTPUT, caller_calls, compare_sv, read_sv_calls, truvari_bench
+from helgenom.sv import (
+    SV_CALLER_OUTPUT,
+    SvSettings,
+    caller_calls,
+    compare_sv,
+    read_sv_calls,
+    truvari_bench,
+)
 from workflow_helpers import REPO, snakemake, write_run_dir
 
 DATA = REPO / "tests" / "data" / "delly-example"
@@ -56,7 +63,11 @@ def test_sv_step_finds_the_example_deletion(tmp_path: Path) -> None:
         bench = truvari_bench(DATA / "truth.vcf", path)
         assert bench is not None, "truvari (helgenom[test]) is not installed"
         assert bench["recall"] == 1.0 and bench["precision"] == 1.0, (path, bench)
-    (tiddit,) = caller_calls(run_dir / SV_CALLER_OUTPUT["tiddit"].format(sample="S1"), "tiddit", 50)
+    (tiddit,) = caller_calls(
+        run_dir / SV_CALLER_OUTPUT["tiddit"].format(sample="S1"),
+        "tiddit",
+        SvSettings(("tiddit",), 50),
+    )
     assert compare_sv(truth, [tiddit]).recall == 1.0, tiddit  # --skip_assembly: within 1 bp
     assert abs(tiddit.pos - 100000) <= 10 and abs(tiddit.end - 108002) <= 10, tiddit
     summary = json.loads((run_dir / "results" / "sv" / "S1.sv.json").read_text())

@@ -84,6 +84,7 @@ rule sv_vcf:
     input:
         unpack(sv_caller_calls),
         bed=sv_panel_bed,
+        exclude=SV.exclude_bed or [],  # TIDDIT's calls in it are left out
     output:
         vcf="results/sv/{sample}.vcf.gz",
         tbi="results/sv/{sample}.vcf.gz.tbi",

@@ -202,7 +202,14 @@ def _print_sv_comparison(workdir: Path, truth: dict[str, Path]) -> None:
     step takes: PASS, at least sv.min_size bp) and merged (results/sv/<sample>.vcf.gz):
     helgenom.sv.compare_sv over every type (translocations by their breakpoints), and truvari
     bench over the spanning ones when truvari is installed (it is in helgenom[test])."""
-    from helgenom.sv import SV_CALLER_OUTPUT, caller_calls, compare_sv, read_sv_calls, truvari_bench
+    from helgenom.sv import (
+        SV_CALLER_OUTPUT,
+        SvSettings,
+        caller_calls,
+        compare_sv,
+        read_sv_calls,
+        truvari_bench,
+    )
 
     print("\nhelgenom demo: structural variants, planted vs found (results/sv/<sample>.vcf.gz)")
     print(
@@ -213,16 +220,14 @@ def _print_sv_comparison(workdir: Path, truth: dict[str, Path]) -> None:
     for sample, truth_vcf in truth.items():
         merged_vcf = workdir / "results" / "sv" / f"{sample}.vcf.gz"
         summary = json.loads((workdir / "results" / "sv" / f"{sample}.sv.json").read_text())
-        settings = summary["settings"]
+        settings = SvSettings.from_config(summary["settings"])
         planted = read_sv_calls(truth_vcf)
-        rows = [
-            (c, workdir / SV_CALLER_OUTPUT[c].format(sample=sample)) for c in settings["callers"]
-        ]
+        rows = [(c, workdir / SV_CALLER_OUTPUT[c].format(sample=sample)) for c in settings.callers]
         for caller, calls_vcf in [*rows, ("merged", merged_vcf)]:
             if caller == "merged":
                 calls = read_sv_calls(calls_vcf)
             else:
-                calls = caller_calls(calls_vcf, caller, settings["min_size"])
+                calls = caller_calls(calls_vcf, caller, settings)
             result = compare_sv(planted, calls)
             bench = None
             if any(t.svtype != "BND" for t in planted):
