@@ -21,6 +21,11 @@ from helgenom.versions import env_pins, parse_version, tools_in_command, write_v
         ("minimap2", "2.24-r1122\n", "2.24"),
         ("delly", "Delly version: v1.1.6\n using Boost: v1.74.0\n", "1.1.6"),
         ("tiddit", "usage: tiddit-3.5.2 [--sv] [--cov]\n", "3.5.2"),
+        (
+            "survivor",
+            "\nProgram: SURVIVOR (Tools for Structural Variations)\nVersion: 1.0.7\n",
+            "1.0.7",
+        ),
     ],
 )
 def test_parse_version(tool: str, text: str, version: str) -> None:

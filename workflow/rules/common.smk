@@ -398,6 +398,7 @@ TOOL_ENVS = {
     "freebayes": "freebayes",
     "delly": "delly",
     "tiddit": "tiddit",
+    "survivor": "survivor",
 }
 
 
@@ -406,6 +407,8 @@ def versions_tools():
     tools = ["samtools", "bcftools", "tabix", "fastp", "mosdepth", ALIGNER]
     tools += [c for c in CALLERS if c not in tools]
     tools += list(config["sv"]["callers"])  # delly, tiddit (sv.smk)
+    if len(config["sv"]["callers"]) > 1:
+        tools.append("survivor")  # merges them
     return sorted(tools)
 
 
