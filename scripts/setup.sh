@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(bwa minimap2 samtools bcftools tabix fastp mosdepth freebayes libhts-dev multiqc
-              # structural variants (workflow/rules/sv.smk)
-              delly
+              # structural variants (workflow/rules/sv.smk): callers, merge of two callers
+              delly tiddit survivor
               python3-venv git procps postgresql
               # failover: replication of run directories (helgenom replicate), unshare (two-site bed)
               rsync util-linux

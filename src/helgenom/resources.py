@@ -50,6 +50,7 @@ WGS_INPUT_MB: dict[str, float] = {
     # the chrM slices of the CRAM: ~0.1-0.5% of the reads (chrM depth ~30-150x the nuclear)
     "mito_pileup": 0.1 * GB,
     "sv_delly": 18 * GB + 3.1 * GB,  # CRAM + reference (delly call)
+    "sv_tiddit": 18 * GB + 3.1 * GB,  # CRAM + reference (tiddit --sv)
     # identity and families (family.smk); a 30x gVCF ~0.5 GB (bcftools' reference blocks):
     # the run's gVCFs merged (36 samples, the largest run) + reference; a trio's; the trio's
     # joint genotypes (sites with an alternate allele in a member)
@@ -141,6 +142,10 @@ ESTIMATES: dict[str, Estimate] = {
     # delly call (germline, one sample, single-threaded) reading the CRAM once: hand-set, not
     # yet measured on a 30x genome (~20 CPU min per GB of CRAM + reference: ~7.5 h at 30x).
     "sv": Estimate(6000, 0, 0, 30, 20),
+    # tiddit --sv --skip_assembly (one thread) reading the CRAM once for its read signals and
+    # coverage: hand-set, not yet measured on a 30x genome (~10 CPU min per GB of CRAM +
+    # reference: ~4 h at 30x, under delly's ~7.5 h alongside); ~3 GB.
+    "sv_tiddit": Estimate(3000, 0, 0, 30, 10),
     # bcftools merge --gvcf of gVCFs (identity_vcf, family_vcf), hand-set: ~15 CPU min per GB
     # of gVCF (every reference block is split at every other sample's records).
     "merge": Estimate(2000, 0, 0, 15, 15),

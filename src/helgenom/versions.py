@@ -41,6 +41,8 @@ TOOLS: dict[str, Tool] = {
         Tool("mosdepth", "mosdepth", "mosdepth --version", r"mosdepth (\d+\.\d+\.\d+)"),
         Tool("freebayes", "freebayes", "freebayes --version", r"version:\s*v?(\d+\.\d+\.\d+)"),
         Tool("delly", "delly", "delly --version", r"Delly version: v?(\d+\.\d+\.\d+)"),
+        Tool("tiddit", "tiddit", "tiddit --version", r"tiddit-(\d+\.\d+\.\d+)"),
+        Tool("survivor", "survivor", "SURVIVOR", r"^Version: (\d+\.\d+\.\d+)"),
         Tool(
             "multiqc",
             "multiqc",

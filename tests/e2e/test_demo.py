@@ -202,13 +202,22 @@ def test_demo_mitochondrial_heteroplasmy_matches_the_planted(
 def test_demo_structural_variants_match_the_planted_ones(
     demo_run: tuple[Path, str], sample: str
 ) -> None:
-    """delly finds DEMO001's planted deletion, tandem duplication, inversion and translocation
-    (truvari on the first three, breakpoints on the translocation) and nothing else; the
-    duplication and inversion touch the panel genes DEMOB and DEMOC, which the summary, the
-    MultiQC table, the report and its FHIR bundle name. DEMO002 (none planted) has none."""
+    """delly and TIDDIT (--skip_assembly) each find DEMO001's planted deletion, tandem
+    duplication, inversion and translocation (truvari on the first three, breakpoints on the
+    translocation) and nothing else, and so does their SURVIVOR merge, where each of the four is
+    made by both callers; the duplication and inversion touch the panel genes DEMOB and DEMOC,
+    which the summary, the MultiQC table, the report and its FHIR bundle name. The samples
+    without planted SVs have none, from either caller."""
     import json
 
-    from helgenom.sv import compare_sv, read_sv_calls, truvari_bench
+    from helgenom.sv import (
+        SV_CALLER_OUTPUT,
+        SvSettings,
+        caller_calls,
+        compare_sv,
+        read_sv_calls,
+        truvari_bench,
+    )
 
     run_dir, stdout = demo_run
     truth_vcf = demo_paths(run_dir / "demo").sv[sample]
@@ -216,6 +225,17 @@ def test_demo_structural_variants_match_the_planted_ones(
     planted, calls = read_sv_calls(truth_vcf), read_sv_calls(calls_vcf)
     result = compare_sv(planted, calls)
     assert not result.missed and not result.extra, result
+    for caller in ("delly", "tiddit"):  # the shipped default: both, merged
+        own_vcf = run_dir / SV_CALLER_OUTPUT[caller].format(sample=sample)
+        own = compare_sv(planted, caller_calls(own_vcf, caller, SvSettings((caller,), 50)))
+        assert not own.missed and not own.extra, (caller, own)
+        if planted:
+            bench = truvari_bench(truth_vcf, own_vcf)
+            assert bench is not None and (bench["recall"], bench["precision"]) == (1.0, 1.0)
+            assert f"{sample:10} {caller:8} {len(planted):>7} " in stdout
+    both = [c for c in calls if c.callers == ("delly", "tiddit")]
+    for sv in planted:  # every planted SV has a call made by both callers
+        assert compare_sv([sv], both).matched, (sv, calls)
     summary = json.loads((run_dir / "results" / "sv" / f"{sample}.sv.json").read_text())
     mqc = (run_dir / "results" / "qc" / "sv_mqc.tsv").read_text()
     if sample in PARENTS:  # none planted, no report
@@ -245,7 +265,8 @@ def test_demo_structural_variants_match_the_planted_ones(
         assert "touch panel genes (DEMOB, DEMOC)" in html
         row = next(line for line in mqc.splitlines() if line.startswith(f"{sample}\t"))
         assert row.split("\t")[1:4] == ["1", "1", str(summary["counts"]["INV"])]
-        assert f"{sample:10} {len(planted):>7} {len(calls):>5} {len(planted):>5}   1.000" in stdout
+        merged_row = f"{sample:10} {'merged':8} {len(planted):>7} {len(calls):>5} {len(planted):>5}"
+        assert f"{merged_row}   1.000     1.000  1.000, 1.000" in stdout
     else:
         assert calls == [] and summary["total"] == 0
         assert "No structural variant touches a panel gene" in html

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 import pytest
+from sv_examples import BED, HEADER, RECORDS, two_callers
 
 from helgenom import demo
 from helgenom.config import ConfigError, check_sv, validate_config
@@ -16,10 +17,14 @@ from helgenom.sv import (
     GeneInterval,
     SvCall,
     SvSettings,
+    breakend_junction,
+    caller_calls,
     compare_sv,
     genes_touched,
     merge_sv_calls,
+    parse_survivor_merge,
     read_gene_intervals,
+    read_regions,
     read_sv_calls,
     summarise_sv,
     write_sv_mqc,
@@ -27,35 +32,6 @@ from helgenom.sv import (
 
 BASE = {"samples": "s", "units": "u", "reference": {"fasta": "r.fa", "build": "b"}}
 DEFAULTS = SvSettings.from_config(validate_config(BASE)["sv"])
-
-# A delly-like single-sample VCF: contigs c1 (out of order in the records), c2.
-HEADER = """##fileformat=VCFv4.2
-##FILTER=<ID=PASS,Description="All filters passed">
-##FILTER=<ID=LowQual,Description="Poor quality and insufficient number of PEs and SRs.">
-##contig=<ID=c1,length=100000>
-##contig=<ID=c2,length=50000>
-##ALT=<ID=DEL,Description="Deletion">
-##INFO=<ID=PRECISE,Number=0,Type=Flag,Description="Precise structural variation">
-##INFO=<ID=SVTYPE,Number=1,Type=String,Description="Type of structural variant">
-##INFO=<ID=END,Number=1,Type=Integer,Description="End position">
-##INFO=<ID=CHR2,Number=1,Type=String,Description="Chromosome for POS2">
-##INFO=<ID=POS2,Number=1,Type=Integer,Description="Genomic position for CHR2">
-##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">
-#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1
-"""
-RECORDS = [
-    "c2\t1000\tBND1\tA\tA[c1:5001[\t900\tPASS\tPRECISE;SVTYPE=BND;END=1001;CHR2=c1;POS2=5000"
-    "\tGT\t0/1",
-    "c1\t20000\tDEL1\tA\t<DEL>\t800\tPASS\tPRECISE;SVTYPE=DEL;END=22000\tGT\t1/1",
-    "c1\t3000\tDUP1\tA\t<DUP>\t700\tPASS\tSVTYPE=DUP;END=3400\tGT\t0/1",
-    "c1\t40000\tDEL2\tA\t<DEL>\t20\tLowQual\tSVTYPE=DEL;END=41000\tGT\t0/1",  # not PASS
-    "c1\t60000\tDEL3\tA\t<DEL>\t500\tPASS\tSVTYPE=DEL;END=60030\tGT\t0/1",  # 30 bp
-    "c1\t70000\tINV1\tA\t<INV>\t500\tPASS\tSVTYPE=INV;END=75000\tGT\t0/1",
-]
-# Panel genes: G1 holds the translocation's c1 breakpoint and the DUP's end, G2 lies inside
-# the deletion, G3 starts right after it (0-based 22000 = 1-based 22001: untouched).
-BED = "# a panel\nc1\t4990\t5010\tG1\texon1\nc1\t3399\t3500\tG1\texon2\nc1\t21000\t21100\tG2\n"
-BED += "c1\t22000\t23000\tG3\n"
 
 
 def _write_vcf(path: Path, records: list[str]) -> Path:
@@ -69,23 +45,53 @@ def _bed(tmp_path: Path) -> list[GeneInterval]:
     return read_gene_intervals(bed)
 
 
+DELLY = SvSettings(("delly",), 50)
+
+
 def test_defaults_are_the_documented_ones() -> None:
-    assert SvSettings(("delly",), 50, None) == DEFAULTS
+    assert SvSettings(("delly", "tiddit"), 50, None, 1000) == DEFAULTS
+
+
+@pytest.mark.parametrize(
+    "callers", [["delly"], ["tiddit"], ["delly", "tiddit"], ["tiddit", "delly"]]
+)
+def test_schema_takes_each_caller_and_both(callers: list[str]) -> None:
+    section = validate_config({**BASE, "sv": {"callers": callers}})["sv"]
+    # always in helgenom.sv.SV_CALLERS order: a call both made is written as delly's
+    assert SvSettings.from_config(section).callers == tuple(
+        c for c in ("delly", "tiddit") if c in callers
+    )
 
 
 @pytest.mark.parametrize(
     ("section", "message"),
     [
-        ({"callers": ["tiddit"]}, r"'sv.callers\[0\]': 'tiddit' is not one of"),
+        ({"callers": ["manta"]}, r"'sv.callers\[0\]': 'manta' is not one of \['delly', 'tiddit'\]"),
         ({"callers": ["delly", "delly"]}, "'sv.callers'"),
+        ({"callers": ["delly", "tiddit", "delly"]}, "'sv.callers'"),
         ({"callers": []}, "'sv.callers'"),
+        ({"callers": "delly"}, "'sv.callers'"),
         ({"min_size": 0}, "'sv.min_size'"),
+        ({"merge_distance": 0}, "'sv.merge_distance'"),
         ({"window": 3}, "'sv'"),
     ],
 )
 def test_schema_rejects_bad_sections(section: dict, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as error:
         validate_config({**BASE, "sv": section})
+    assert "Fix:" in str(error.value)
+
+
+def test_bad_caller_names_the_file_line_and_the_callers(tmp_path: Path) -> None:
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text("sv:\n  callers: [delly, manta]\n")
+    with pytest.raises(ConfigError) as error:
+        validate_config({**BASE, "sv": {"callers": ["delly", "manta"]}}, [config_file])
+    text = str(error.value)
+    assert f"{config_file}:2: 'sv.callers[1]': 'manta' is not one of" in text, text
+    assert "Fix: an SV caller helgenom runs: delly (delly call) or tiddit" in text, text
+    with pytest.raises(ValueError, match="none of"):
+        SvSettings.from_config({"callers": ["manta"], "min_size": 50})
 
 
 def test_missing_exclude_file_names_file_line_and_fix(tmp_path: Path) -> None:
@@ -119,7 +125,7 @@ def test_genes_touched_by_spans_and_breakpoints(tmp_path: Path) -> None:
 def test_merge_keeps_pass_calls_sorted_with_callers_and_genes(tmp_path: Path) -> None:
     vcf = _write_vcf(tmp_path / "delly.vcf", RECORDS)
     out = tmp_path / "S1.vcf.gz"
-    calls = merge_sv_calls({"delly": vcf}, out, _bed(tmp_path), DEFAULTS)
+    calls = merge_sv_calls({"delly": vcf}, out, _bed(tmp_path), DELLY)
     assert [c.record_id for c in calls] == ["DUP1", "DEL1", "INV1", "BND1"]
     assert (tmp_path / "S1.vcf.gz.tbi").is_file()
     back = read_sv_calls(out)
@@ -128,6 +134,9 @@ def test_merge_keeps_pass_calls_sorted_with_callers_and_genes(tmp_path: Path) ->
     assert by_id["DUP1"].genes == ("G1",) and by_id["DEL1"].genes == ("G2",)
     assert by_id["INV1"].genes == () and by_id["BND1"].genes == ("G1",)
     assert all(c.callers == ("delly",) for c in back)
+    with pysam.VariantFile(str(out)) as fh:
+        ids = {r.id: r.info["SVCALLER_IDS"] for r in fh}
+    assert ids["DEL1"] == ("delly:DEL1",)
     assert by_id["DEL1"].genotype == "1/1" and by_id["DEL1"].precise
     assert by_id["BND1"].chr2 == "c1" and by_id["BND1"].pos2 == 5000
     assert by_id["DEL1"].size == 2000 and by_id["BND1"].size is None
@@ -138,8 +147,8 @@ def test_merge_keeps_pass_calls_sorted_with_callers_and_genes(tmp_path: Path) ->
     # a smaller minimum keeps the 30 bp deletion; PASS is always required
     small = merge_sv_calls({"delly": vcf}, tmp_path / "s.vcf.gz", [], SvSettings(("delly",), 10))
     assert {c.record_id for c in small} == {"DUP1", "DEL1", "DEL3", "INV1", "BND1"}
-    with pytest.raises(ValueError, match="merging 2 SV callers is not implemented"):
-        merge_sv_calls({"delly": vcf, "tiddit": vcf}, tmp_path / "x.vcf.gz", [], DEFAULTS)
+    with pytest.raises(ValueError, match=r"SV callers \['manta'\]"):
+        merge_sv_calls({"manta": vcf}, tmp_path / "x.vcf.gz", [], DEFAULTS)
 
 
 def test_unknown_sv_type_is_an_error(tmp_path: Path) -> None:
@@ -152,14 +161,16 @@ def test_unknown_sv_type_is_an_error(tmp_path: Path) -> None:
 
 def test_summary_and_mqc_table(tmp_path: Path) -> None:
     vcf = _write_vcf(tmp_path / "delly.vcf", RECORDS)
-    calls = merge_sv_calls({"delly": vcf}, tmp_path / "S1.vcf.gz", _bed(tmp_path), DEFAULTS)
-    summary = summarise_sv("S1", calls, DEFAULTS)
+    calls = merge_sv_calls({"delly": vcf}, tmp_path / "S1.vcf.gz", _bed(tmp_path), DELLY)
+    summary = summarise_sv("S1", calls, DELLY)
     assert summary["counts"] == {"DEL": 1, "DUP": 1, "INV": 1, "INS": 0, "BND": 1}
     assert summary["total"] == 4
     assert [c["id"] for c in summary["panel_calls"]] == ["DUP1", "DEL1", "BND1"]
     assert summary["interpretation"] == "3 structural variant(s) touch panel genes (G1, G2)"
-    assert summary["settings"] == {"callers": ["delly"], "min_size": 50, "exclude_bed": None}
-    none = summarise_sv("S2", [], DEFAULTS)
+    assert summary["settings"] == {
+        "callers": ["delly"], "min_size": 50, "exclude_bed": None, "merge_distance": 1000,
+    }  # fmt: skip
+    none = summarise_sv("S2", [], DELLY)
     assert none["interpretation"] == "No structural variant touches a panel gene"
     table = tmp_path / "sv_mqc.tsv"
     write_sv_mqc([summary, none], table)
@@ -256,3 +267,93 @@ def test_demo_truth_holds_the_planted_svs(demo_data: demo.DemoData) -> None:
         positions = [(r.contig, r.pos) for r in fh]
     assert not [p for c, p in positions if c == "demo1" and 49950 <= p <= 52050]
     assert not [p for c, p in positions if c == "demo2" and 64950 <= p <= 65050]
+
+
+def test_breakend_junction_from_the_bracket_notation(tmp_path: Path) -> None:
+    vcf = _write_vcf(
+        tmp_path / "bnd.vcf",
+        [
+            "c1\t100\ta\tA\tA[c2:300[\t9\tPASS\tSVTYPE=BND\tGT\t0/1",
+            "c1\t100\tb\tA\tA]c2:300]\t9\tPASS\tSVTYPE=BND\tGT\t0/1",
+            "c1\t100\tc\tA\t]c2:300]A\t9\tPASS\tSVTYPE=BND\tGT\t0/1",
+            "c1\t100\td\tA\t[c2:300[A\t9\tPASS\tSVTYPE=BND\tGT\t0/1",
+            "c2\t300\te\tA\t]c1:100]A\t9\tPASS\tSVTYPE=BND\tGT\t0/1",  # a's other side
+            "c1\t100\tf\tA\t<DEL>\t9\tPASS\tSVTYPE=DEL;END=900\tGT\t0/1",
+        ],
+    )
+    with pysam.VariantFile(str(vcf)) as fh:
+        junctions = {r.id: breakend_junction(r) for r in fh}
+    assert junctions["a"] == (("c1", 100, "+"), ("c2", 300, "-"))
+    assert junctions["b"] == (("c1", 100, "+"), ("c2", 300, "+"))
+    assert junctions["c"] == (("c1", 100, "-"), ("c2", 300, "+"))
+    assert junctions["d"] == (("c1", 100, "-"), ("c2", 300, "-"))
+    assert junctions["e"] == (("c2", 300, "-"), ("c1", 100, "+"))  # a, from c2's side
+    assert junctions["f"] is None
+
+
+def test_parse_survivor_merge_maps_records_back_to_callers() -> None:
+    fmt = "GT:PSV:LN:DR:ST:QV:TY:ID:RAL:AAL:CO"
+    both = "0/1:NA:2000:0,0:+-:80:DEL:delly_1:NA:NA:c1_20000-c1_22000"
+    none = "./.:NaN:0:0,0:--:NaN:NaN:NaN:NAN:NAN:NAN"
+    text = (
+        "##fileformat=VCFv4.1\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts\ts_1\n"
+        f"c1\t20000\tx\tN\t<DEL>\t.\tPASS\tSUPP=2;SUPP_VEC=11\t{fmt}\t{both}\t"
+        f"{both.replace('delly_1', 'tiddit_2')}\n"
+        f"c1\t90000\ty\tN\t<DEL>\t.\tPASS\tSUPP=1;SUPP_VEC=01\t{fmt}\t{none}\t"
+        f"{both.replace('delly_1', 'tiddit_5')}\n"
+    )
+    assert parse_survivor_merge(text, ["delly", "tiddit"]) == [
+        {"delly": ["delly_1"], "tiddit": ["tiddit_2"]},
+        {"tiddit": ["tiddit_5"]},
+    ]
+    with pytest.raises(ValueError, match="line 3: 2 sample columns, expected 3"):
+        parse_survivor_merge(text, ["delly", "tiddit", "manta"])
+
+
+def test_one_caller_tiddit_is_copied_and_two_need_survivor(tmp_path: Path) -> None:
+    vcfs = two_callers(tmp_path)
+    only = SvSettings(("tiddit",), 50)
+    calls = merge_sv_calls({"tiddit": vcfs["tiddit"]}, tmp_path / "t.vcf.gz", [], only)
+    assert [c.record_id for c in calls] == ["SV_1_1", "SV_2_1", "SV_3_1", "SV_6_1", "SV_2_2"]
+    assert {c.svtype for c in calls} == {"DUP", "DEL", "BND"}  # DUP:TANDEM counted as DUP
+    with pytest.raises(FileNotFoundError, match="needs SURVIVOR"):
+        merge_sv_calls(vcfs, tmp_path / "x.vcf.gz", [], DEFAULTS, survivor="/no/SURVIVOR")
+
+
+def test_tiddit_wrapper_percentile_is_numpys_except_for_an_empty_list() -> None:
+    """TIDDIT 3.5.2 stops on a sample without discordant-pair or split-read candidates; the
+    wrapper (helgenom/scripts/tiddit_sv.py) gives 0 there, as TIDDIT 3.6.1 does."""
+    from helgenom.scripts.tiddit_sv import empty_safe_percentile
+
+    percentile = empty_safe_percentile(np)
+    q = [1, 5, 50, 97.5, 99]
+    with pytest.raises(IndexError):
+        np.percentile([], q)  # what stops TIDDIT 3.5.2
+    assert list(percentile([], q)) == [0.0] * 5
+    ratios = [0.1, 0.4, 0.2, 0.9, 0.35]
+    assert list(percentile(ratios, q)) == list(np.percentile(ratios, q))
+    assert percentile.__wrapped__ is np.percentile
+
+
+def test_exclude_regions_drop_tiddits_calls_not_dellys(tmp_path: Path) -> None:
+    """delly skips sv.exclude_bed itself (delly call -x); TIDDIT cannot, so the merge step
+    leaves out its calls with a breakpoint in an excluded region (a breakend's mate too)."""
+    vcfs = two_callers(tmp_path)
+    exclude = tmp_path / "excl.tsv"
+    exclude.write_text("# centromeres\nc1\t91000\t91999\tcentromere\nc2\t0\t500\ttelomere\n")
+    tiddit = SvSettings(("tiddit",), 50, str(exclude))
+    kept = caller_calls(vcfs["tiddit"], "tiddit", tiddit)
+    # SV_6_1 (90000-92000) spans the region but has no breakpoint in it: kept
+    assert [c.record_id for c in kept] == ["SV_1_1", "SV_2_1", "SV_3_1", "SV_6_1", "SV_2_2"]
+    exclude.write_text("c1\t91999\t92000\tx\nc1\t4990\t5010\ty\n")
+    kept = caller_calls(vcfs["tiddit"], "tiddit", tiddit)
+    # SV_6_1's END (92000) and both sides of the junction c1:5001 <-> c2:1000 are excluded
+    assert [c.record_id for c in kept] == ["SV_1_1", "SV_3_1"]
+    out = merge_sv_calls({"tiddit": vcfs["tiddit"]}, tmp_path / "t.vcf.gz", [], tiddit)
+    assert [c.record_id for c in out] == ["SV_1_1", "SV_3_1"]
+    delly = SvSettings(("delly",), 50, str(exclude))  # delly's own calls: not filtered again
+    assert len(caller_calls(vcfs["delly"], "delly", delly)) == 4
+    assert read_regions(exclude) == {"c1": [(91999, 92000), (4990, 5010)]}
+    exclude.write_text("c1\tstart\tend\n")
+    with pytest.raises(ValueError, match=r"excl.tsv, line 1: a region needs contig, start, end"):
+        read_regions(exclude)

@@ -19,6 +19,13 @@ from helgenom.versions import env_pins, parse_version, tools_in_command, write_v
         ("multiqc", "multiqc, version 1.14\n", "1.14"),
         ("multiqc", '{"config_version": "1.14", "x": 1}', "1.14"),
         ("minimap2", "2.24-r1122\n", "2.24"),
+        ("delly", "Delly version: v1.1.6\n using Boost: v1.74.0\n", "1.1.6"),
+        ("tiddit", "usage: tiddit-3.5.2 [--sv] [--cov]\n", "3.5.2"),
+        (
+            "survivor",
+            "\nProgram: SURVIVOR (Tools for Structural Variations)\nVersion: 1.0.7\n",
+            "1.0.7",
+        ),
     ],
 )
 def test_parse_version(tool: str, text: str, version: str) -> None:

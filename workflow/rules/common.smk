@@ -397,13 +397,18 @@ TOOL_ENVS = {
     "multiqc": "multiqc",
     "freebayes": "freebayes",
     "delly": "delly",
+    "tiddit": "tiddit",
+    "survivor": "survivor",
 }
 
 
 def versions_tools():
     """Tools whose version a tool_version job asks (MultiQC's comes from its report data)."""
-    tools = ["samtools", "bcftools", "tabix", "fastp", "mosdepth", "delly", ALIGNER]
+    tools = ["samtools", "bcftools", "tabix", "fastp", "mosdepth", ALIGNER]
     tools += [c for c in CALLERS if c not in tools]
+    tools += list(config["sv"]["callers"])  # delly, tiddit (sv.smk)
+    if len(config["sv"]["callers"]) > 1:
+        tools.append("survivor")  # merges them
     return sorted(tools)
 
 

@@ -1,11 +1,19 @@
-# Structural variants per sample (helgenom.sv): delly call (germline, paired-end and split
-# reads) on the sample's CRAM; the callers' PASS calls go through one merge step (one caller:
-# copied) that adds the panel genes each SV touches -> results/sv/<sample>.vcf.gz (+ .tbi) and
-# <sample>.sv.json, a MultiQC table for the run, and a section of the clinical report.
+# Structural variants per sample (helgenom.sv): the callers of sv.callers on the sample's CRAM,
+# delly call (germline, paired-end and split reads) and/or TIDDIT (discordant pairs, split
+# reads, coverage; --skip_assembly: Debian 12 has no fermi2/ropebwt2); the callers' PASS calls
+# go through one merge step (one caller: copied; two: SURVIVOR merge) that adds the callers and
+# the panel genes each SV touches -> results/sv/<sample>.vcf.gz (+ .tbi) and <sample>.sv.json,
+# a MultiQC table for the run, and a section of the clinical report.
 
-from helgenom.sv import SvSettings  # noqa: E402
+from helgenom.paths import package_path  # noqa: E402
+from helgenom.sv import SV_CALLER_OUTPUT, SvSettings  # noqa: E402
 
 SV = SvSettings.from_config(config["sv"])
+
+
+def sv_caller_calls(wildcards):
+    """The calls of each caller of sv.callers (the merge step's inputs, by caller name)."""
+    return {c: SV_CALLER_OUTPUT[c].format(sample=wildcards.sample) for c in SV.callers}
 
 
 def sv_panel_bed(wildcards):
@@ -38,10 +46,45 @@ rule sv_delly:
         "delly call -g {input.fa} {params.exclude} -o {output.bcf} {input.cram} > {log} 2>&1"
 
 
+rule sv_tiddit:
+    input:
+        cram="results/cram/{sample}.cram",
+        crai="results/cram/{sample}.cram.crai",
+        **reference_files(),
+    output:
+        vcf="results/sv/tiddit/{sample}.vcf.gz",
+    log:
+        "logs/sv_tiddit/{sample}.log",
+    benchmark:
+        "benchmarks/sv_tiddit/{sample}.tsv"
+    params:
+        # TIDDIT 3.5.2 with its 3.6.1 fix for samples without candidates (see the script),
+        # run by the interpreter TIDDIT is installed for (the tiddit script's first line)
+        script=package_path("scripts", "tiddit_sv.py"),
+    # tiddit parallelises over contigs in worker processes, ~1.5 s to start; one thread: at
+    # 30x it still ends well before delly (single-threaded, ~2x its CPU), which runs alongside
+    threads: 1
+    resources:
+        **job_resources("sv_tiddit"),
+    conda:
+        "../../envs/tiddit.yaml"
+    shell:
+        # tiddit writes <prefix>.vcf, <prefix>.ploidies.tab and a <prefix>_tiddit/ of read
+        # signals (which a later run with that prefix would reuse): all in a fresh scratch
+        # directory, the VCF kept (bgzipped)
+        "tmp=$(mktemp -d {resources.tmpdir}/helgenom-tiddit.XXXXXX) && "
+        "trap 'rm -rf \"$tmp\"' EXIT && "
+        "tiddit_python=$(sed -n '1s/^#! *//p' \"$(command -v tiddit)\") && "
+        "$tiddit_python {params.script} --sv --skip_assembly --threads {threads} "
+        "--bam {input.cram} --ref {input.fa} -o $tmp/{wildcards.sample} > {log} 2>&1 && "
+        "bgzip -c $tmp/{wildcards.sample}.vcf > {output.vcf}"
+
+
 rule sv_vcf:
     input:
-        delly="results/sv/delly/{sample}.bcf",
+        unpack(sv_caller_calls),
         bed=sv_panel_bed,
+        exclude=SV.exclude_bed or [],  # TIDDIT's calls in it are left out
     output:
         vcf="results/sv/{sample}.vcf.gz",
         tbi="results/sv/{sample}.vcf.gz.tbi",
@@ -62,10 +105,13 @@ rule sv_vcf:
         from helgenom.sv import merge_sv_calls, read_gene_intervals, summarise_sv
 
         genes = read_gene_intervals(input.bed) if input.bed else []
-        calls = merge_sv_calls({"delly": input.delly}, output.vcf, genes, SV)
+        notes = []
+        vcfs = {c: input[c] for c in SV.callers}
+        calls = merge_sv_calls(vcfs, output.vcf, genes, SV, notes=notes)
         summary = summarise_sv(wildcards.sample, calls, SV)
         write_json(summary, output.json)
-        Path(log[0]).write_text(f"{wildcards.sample}: {summary['total']} SVs\n")
+        notes.append(f"{wildcards.sample}: {summary['total']} SVs")
+        Path(log[0]).write_text("".join(f"{note}\n" for note in notes))
 
 
 rule sv_mqc:

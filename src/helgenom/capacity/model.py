@@ -129,6 +129,7 @@ RULES: dict[str, RuleInfo] = {
     "mito_variants": RuleInfo("qc", "sample", 1, "small"),
     "mito_mqc": RuleInfo("qc", "run", 1, "small"),
     "sv_delly": RuleInfo("qc", "sample", 1, "sv", "bases"),
+    "sv_tiddit": RuleInfo("qc", "sample", 1, "sv_tiddit", "bases"),
     "sv_vcf": RuleInfo("qc", "sample", 1, "small"),
     "sv_mqc": RuleInfo("qc", "run", 1, "small"),
     "panel_variants": RuleInfo("report", "sample", 1, "scan", "genome"),

@@ -198,32 +198,49 @@ def _print_families(workdir: Path, data: Any) -> None:
 
 
 def _print_sv_comparison(workdir: Path, truth: dict[str, Path]) -> None:
-    """Planted vs found structural variants per sample: helgenom.sv.compare_sv over every type
-    (translocations by their breakpoints), and truvari bench over the spanning ones when
-    truvari is installed (it is in helgenom[test])."""
-    from helgenom.sv import compare_sv, read_sv_calls, truvari_bench
+    """Planted vs found structural variants per sample, for each caller (its calls the merge
+    step takes: PASS, at least sv.min_size bp) and merged (results/sv/<sample>.vcf.gz):
+    helgenom.sv.compare_sv over every type (translocations by their breakpoints), and truvari
+    bench over the spanning ones when truvari is installed (it is in helgenom[test])."""
+    from helgenom.sv import (
+        SV_CALLER_OUTPUT,
+        SvSettings,
+        caller_calls,
+        compare_sv,
+        read_sv_calls,
+        truvari_bench,
+    )
 
     print("\nhelgenom demo: structural variants, planted vs found (results/sv/<sample>.vcf.gz)")
     print(
-        f"{'sample':10} {'planted':>7} {'calls':>5} {'found':>5} {'recall':>7} {'precision':>9}"
-        "  truvari DEL/DUP/INV: recall, precision"
+        f"{'sample':10} {'caller':8} {'planted':>7} {'calls':>5} {'found':>5} {'recall':>7} "
+        f"{'precision':>9}  truvari DEL/DUP/INV: recall, precision"
     )
     missing_truvari = False
     for sample, truth_vcf in truth.items():
-        calls_vcf = workdir / "results" / "sv" / f"{sample}.vcf.gz"
-        planted, calls = read_sv_calls(truth_vcf), read_sv_calls(calls_vcf)
-        result = compare_sv(planted, calls)
-        bench = None
-        if any(t.svtype != "BND" for t in planted):
-            bench = truvari_bench(truth_vcf, calls_vcf)
-            missing_truvari |= bench is None
-        truvari = (
-            "-" if bench is None else f"{_ratio(bench['recall'])}, {_ratio(bench['precision'])}"
-        )
-        print(
-            f"{sample:10} {len(planted):>7} {len(calls):>5} {len(result.matched):>5} "
-            f"{_ratio(result.recall):>7} {_ratio(result.precision):>9}  {truvari}"
-        )
+        merged_vcf = workdir / "results" / "sv" / f"{sample}.vcf.gz"
+        summary = json.loads((workdir / "results" / "sv" / f"{sample}.sv.json").read_text())
+        settings = SvSettings.from_config(summary["settings"])
+        planted = read_sv_calls(truth_vcf)
+        rows = [(c, workdir / SV_CALLER_OUTPUT[c].format(sample=sample)) for c in settings.callers]
+        for caller, calls_vcf in [*rows, ("merged", merged_vcf)]:
+            if caller == "merged":
+                calls = read_sv_calls(calls_vcf)
+            else:
+                calls = caller_calls(calls_vcf, caller, settings)
+            result = compare_sv(planted, calls)
+            bench = None
+            if any(t.svtype != "BND" for t in planted):
+                bench = truvari_bench(truth_vcf, calls_vcf)
+                missing_truvari |= bench is None
+            truvari = (
+                "-" if bench is None else f"{_ratio(bench['recall'])}, {_ratio(bench['precision'])}"
+            )
+            print(
+                f"{sample:10} {caller:8} {len(planted):>7} {len(calls):>5} "
+                f"{len(result.matched):>5} {_ratio(result.recall):>7} "
+                f"{_ratio(result.precision):>9}  {truvari}"
+            )
     if missing_truvari:
         print("(truvari is not installed: pip install 'truvari>=5,<6' for its comparison)")
 

@@ -209,13 +209,15 @@ def build_report(
     withheld = result["category"] == QC_FAILURE
     tools = yaml.safe_load(Path(versions_yaml).read_text()) or {}
     analysis = config["qc"]["analysis"]
+    sv_callers = sv["settings"]["callers"]
     limitations = [
         "Small variants (SNVs and indels), structural variants, runs of homozygosity and "
         "mitochondrial variants only: copy-number (read-depth) and repeat-expansion variants are "
         "not assessed.",
         _mito_limitation(mito),
-        f"Structural variants: {', '.join(sv['settings']['callers'])} (paired-end and split "
-        f"reads), PASS calls of at least {sv['settings']['min_size']:,} bp; their genotypes "
+        f"Structural variants: {', '.join(sv_callers)} (paired-end and split reads"
+        f"{'; merged by SURVIVOR' if len(sv_callers) > 1 else ''}), PASS calls of at least "
+        f"{sv['settings']['min_size']:,} bp; their genotypes "
         "and breakpoints are not confirmed by an orthogonal method, and insertions and SVs in "
         "repeats are poorly detected from short reads.",
         _family_limitation(family_part),
