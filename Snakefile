@@ -19,6 +19,7 @@ include: "workflow/rules/qc.smk"
 include: "workflow/rules/roh.smk"
 include: "workflow/rules/mito.smk"
 include: "workflow/rules/sv.smk"
+include: "workflow/rules/cnv.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/export.smk"
@@ -40,6 +41,9 @@ localrules:
     mito_mqc,
     sv_vcf,
     sv_mqc,
+    cnv_bins,
+    cnv_vcf,
+    cnv_mqc,
     aligned_reuse_header,
     input_record,
     input_mqc,

@@ -50,6 +50,13 @@ WGS_INPUT_MB: dict[str, float] = {
     # the chrM slices of the CRAM: ~0.1-0.5% of the reads (chrM depth ~30-150x the nuclear)
     "mito_pileup": 0.1 * GB,
     "sv_delly": 18 * GB + 3.1 * GB,  # CRAM + reference (delly call)
+    # copy-number variants (cnv.smk): the reference's accessible regions, then per sample the
+    # CRAM over the bins, the reference (GC of each bin), fix + CBS on ~600,000 5 kb bins
+    "cnv_access": 3.1 * GB,
+    "cnv_coverage": 18 * GB + 3.1 * GB,
+    "cnv_reference_flat": 3.1 * GB,
+    "cnv_reference_run": 3.1 * GB + 0.2 * GB,  # + the other samples' coverage
+    "cnv_segment": 0.1 * GB,
     # re-analysis of a unit from an aligned file (reanalysis.smk): a 30x CRAM + its reference
     "aligned_fastq": 18 * GB + 3.1 * GB,
     "aligned_reuse": 18 * GB + 3.1 * GB,
@@ -134,6 +141,10 @@ ESTIMATES: dict[str, Estimate] = {
     # delly call (germline, one sample, single-threaded) reading the CRAM once: hand-set, not
     # yet measured on a 30x genome (~20 CPU min per GB of CRAM + reference: ~7.5 h at 30x).
     "sv": Estimate(6000, 0, 0, 30, 20),
+    # cnvkit coverage (2 processes) reading the CRAM once over the bins: hand-set, not measured
+    # at 30x (the demo's 7 MB CRAMs take ~3 s, mostly Python start-up): ~10 CPU min per GB of
+    # CRAM + reference (~3.5 h CPU at 30x); pandas tables of ~600,000 bins ~1 GB per process.
+    "cnv": Estimate(3000, 0, 1000, 20, 10),
     # Re-analysis from a CRAM/BAM (reanalysis.smk), hand-set from published throughput (the
     # cost model's calibration runs start from FASTQ): decoding a 30x CRAM, collating it by
     # name and writing FASTQ (bgzf level 1) ~10 CPU min per GB of CRAM; collate's buckets and

@@ -41,6 +41,13 @@ TOOLS: dict[str, Tool] = {
         Tool("mosdepth", "mosdepth", "mosdepth --version", r"mosdepth (\d+\.\d+\.\d+)"),
         Tool("freebayes", "freebayes", "freebayes --version", r"version:\s*v?(\d+\.\d+\.\d+)"),
         Tool("delly", "delly", "delly --version", r"Delly version: v?(\d+\.\d+\.\d+)"),
+        # Debian installs the command as `cnvkit`, bioconda as `cnvkit.py`.
+        Tool(
+            "cnvkit",
+            "cnvkit",
+            "$(command -v cnvkit.py || echo cnvkit) version",
+            r"(?m)^(\d+\.\d+\.\d+)\s*$",
+        ),
         Tool(
             "multiqc",
             "multiqc",
