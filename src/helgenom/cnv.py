@@ -28,7 +28,9 @@ Copy number (:func:`copy_number`): a germline diploid genome, so a segment's cop
 sample's sex expects on its contig (:func:`expected_copies`: chrX one in a male, chrY none in
 a female), is at most ``cnv.loss_log2``, and a gain when at least ``cnv.gain_log2``; it is
 called when it spans at least ``cnv.min_bins`` bins. Sex chromosomes of a sample of unknown
-sex, and chrY of a female, are not assessed.
+sex, and chrY of a female, are not assessed. A sample with reads in fewer than
+``cnv.min_covered_fraction`` of its bins (:func:`covered_fraction`: a slice of a genome, a
+targeted panel) is not assessed at all: its empty bins would be called deletions.
 
 :func:`compare_cnv` is the truth check (the demo's planted gains and losses): reciprocal
 overlap of at least ``min_overlap`` and the same copy number.
@@ -56,8 +58,10 @@ __all__ = [
     "call_cnvs",
     "compare_cnv",
     "copy_number",
+    "covered_fraction",
     "expected_copies",
     "genes_overlapped",
+    "not_assessed",
     "read_cnv_truth",
     "read_cnv_vcf",
     "read_bin_log2",
@@ -94,6 +98,7 @@ class CnvSettings:
     gain_log2: float
     min_bins: int
     exclude_bed: str | None = None
+    min_covered_fraction: float = 0.8
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> CnvSettings:
@@ -109,6 +114,7 @@ class CnvSettings:
             gain_log2=float(section["gain_log2"]),
             min_bins=int(section["min_bins"]),
             exclude_bed=section.get("exclude_bed"),
+            min_covered_fraction=float(section.get("min_covered_fraction", 0.8)),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -122,6 +128,7 @@ class CnvSettings:
             "gain_log2": self.gain_log2,
             "min_bins": self.min_bins,
             "exclude_bed": self.exclude_bed,
+            "min_covered_fraction": self.min_covered_fraction,
         }
 
 
@@ -221,6 +228,20 @@ def with_median_log2(
         median = values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
         out.append(Segment(seg.contig, seg.start, seg.end, median, seg.bins, seg.depth))
     return out
+
+
+def covered_fraction(coverage_cnn: str | Path) -> tuple[float, int]:
+    """The fraction of a sample's bins with any read (``cnvkit coverage`` depth > 0), and the
+    number of bins. A whole genome has reads in nearly every accessible bin; a slice of one or
+    a targeted panel does not, and its empty bins would be called homozygous deletions."""
+    with Path(coverage_cnn).open(newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        if "depth" not in (reader.fieldnames or []):
+            raise ValueError(f"{coverage_cnn}: not a cnvkit coverage file (no depth column)")
+        depths = [float(row["depth"]) for row in reader]
+    if not depths:
+        return 0.0, 0
+    return sum(d > 0 for d in depths) / len(depths), len(depths)
 
 
 def expected_copies(contig: str, sex: str) -> int | None:

@@ -142,7 +142,7 @@ ESTIMATES: dict[str, Estimate] = {
     # yet measured on a 30x genome (~20 CPU min per GB of CRAM + reference: ~7.5 h at 30x).
     "sv": Estimate(6000, 0, 0, 30, 20),
     # cnvkit coverage (2 processes) reading the CRAM once over the bins: hand-set, not measured
-    # at 30x (the demo's 7 MB CRAMs take ~3 s, mostly Python start-up): ~10 CPU min per GB of
+    # at 30x (the demo's 5 MB CRAMs take ~4 s, mostly Python start-up): ~10 CPU min per GB of
     # CRAM + reference (~3.5 h CPU at 30x); pandas tables of ~600,000 bins ~1 GB per process.
     "cnv": Estimate(3000, 0, 1000, 20, 10),
     # Re-analysis from a CRAM/BAM (reanalysis.smk), hand-set from published throughput (the

@@ -17,6 +17,7 @@ from helgenom.cnv import (
     call_cnvs,
     compare_cnv,
     copy_number,
+    covered_fraction,
     expected_copies,
     not_assessed,
     read_bin_log2,
@@ -77,6 +78,20 @@ def test_segments_and_bins_are_read_and_a_non_cnvkit_file_refused(tmp_path: Path
         "chromosome\tstart\tend\tgene\tdepth\tlog2\tweight\nchr1\t0\t1000\t-\t30\t0.1\t1\n"
     )
     assert read_bin_log2(cnr) == {"chr1": [(0, 0.1)]}
+
+
+def test_covered_fraction_tells_a_genome_from_a_slice(tmp_path: Path) -> None:
+    cnn = tmp_path / "s.targetcoverage.cnn"
+    rows = [
+        f"chr1\t{i * 1000}\t{(i + 1) * 1000}\t-\t{30.0 if i < 9 else 0.0}\t4.9\n" for i in range(10)
+    ]
+    cnn.write_text("chromosome\tstart\tend\tgene\tdepth\tlog2\n" + "".join(rows))
+    assert covered_fraction(cnn) == (0.9, 10)
+    write_empty_coverage(tmp_path / "empty.cnn")
+    assert covered_fraction(tmp_path / "empty.cnn") == (0.0, 0)
+    (tmp_path / "bad.cnn").write_text("chromosome\tstart\tend\n")
+    with pytest.raises(ValueError, match="no depth column"):
+        covered_fraction(tmp_path / "bad.cnn")
 
 
 def test_median_level_keeps_a_normal_segment_normal_despite_deleted_bins() -> None:

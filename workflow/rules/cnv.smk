@@ -37,6 +37,7 @@ def cnv_call_inputs(wildcards):
     files = {"fai": f"{REF_FA}.fai"}
     if CNV.enabled:
         files["cns"] = f"results/cnv/{wildcards.sample}.cns"
+        files["coverage"] = f"results/cnv/coverage/{wildcards.sample}.targetcoverage.cnn"
         files["cnr"] = f"results/cnv/{wildcards.sample}.cnr"
     panel = REPORT_PANELS.get(wildcards.sample)
     if panel:
@@ -213,6 +214,7 @@ rule cnv_vcf:
     run:
         from helgenom.cnv import (
             call_cnvs,
+            covered_fraction,
             not_assessed,
             read_bin_log2,
             read_fai,
@@ -225,15 +227,24 @@ rule cnv_vcf:
         from helgenom.sv import read_gene_intervals
 
         sample = SAMPLES[wildcards.sample]
-        if CNV.enabled:
+        covered, n_bins = covered_fraction(input.coverage) if CNV.enabled else (0.0, 0)
+        if CNV.enabled and covered >= CNV.min_covered_fraction:
             genes = read_gene_intervals(input.bed) if "bed" in input.keys() else []
             segments = with_median_log2(read_segments(input.cns), read_bin_log2(input.cnr))
             calls = call_cnvs(segments, sample.sex, CNV, genes)
             normals = len(SAMPLES) - 1 if CNV.reference == "run" else None
             summary = summarise_cnv(wildcards.sample, calls, segments, CNV, normals=normals)
+        elif CNV.enabled:
+            calls = []
+            reason = (
+                f"reads in {covered:.0%} of the {n_bins} bins, fewer than "
+                f"cnv.min_covered_fraction ({CNV.min_covered_fraction:.0%}): not a whole genome"
+            )
+            summary = not_assessed(wildcards.sample, reason, CNV)
         else:
             calls = []
             summary = not_assessed(wildcards.sample, "cnv.enabled is false", CNV)
+        summary["covered_fraction"] = round(covered, 4) if CNV.enabled else None
         write_cnv_vcf(calls, output.vcf, wildcards.sample, read_fai(input.fai))
         write_json(summary, output.json)
         Path(log[0]).write_text(f"{wildcards.sample}: {summary['interpretation']}\n")
