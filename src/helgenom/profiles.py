@@ -156,6 +156,12 @@ GROUPS: tuple[Entry, ...] = (
     Entry("roh", "vcf"),
     Entry("mito_pileup", "cram"),
     Entry("coverage_regions", "reference"),
+    Entry(
+        "cnv_access",
+        "reference",
+        "the CNV bins' accessible regions: a pass over the reference; the CNV coverage (hours\n"
+        "at 30x), reference and segments are jobs of their own (segments wait for the coverage)",
+    ),
 )
 
 
