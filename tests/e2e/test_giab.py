@@ -188,7 +188,7 @@ def test_no_mitochondrial_contig_in_the_slice(run2: Path) -> None:
 
 
 def test_copy_number_not_assessed_on_the_slice(run2: Path) -> None:
-    """The GIAB slice has reads over 100 kb of its 1.1 Mb contig: cnvkit runs, but only ~9% of
+    """The GIAB slice has reads over 100 kb of its 1.1 Mb contig: cnvkit runs, but only ~11% of
     the 5 kb bins have reads, so the copy number is "not assessed" (no call, header-only VCF,
     MultiQC row) instead of a 1 Mb "homozygous deletion" where the slice has no reads."""
     import json
