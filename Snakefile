@@ -42,6 +42,7 @@ localrules:
     sv_vcf,
     sv_mqc,
     cnv_bins,
+    cnv_coverage_table,
     cnv_vcf,
     cnv_mqc,
     aligned_reuse_header,

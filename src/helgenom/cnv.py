@@ -4,8 +4,10 @@ with the panel genes each touches, and summarised for QC and the clinical report
 
 Caller: cnvkit (Talevich et al. 2016, PLoS Comput Biol 12:e1004873) in whole-genome mode: the
 accessible genome (``cnvkit access``, minus ``cnv.exclude_bed``; the mitochondrial contigs
-left out) is cut into bins of ``cnv.bin_size`` bp (:func:`write_bins`), ``cnvkit coverage``
-reads each sample's CRAM over them, ``cnvkit fix`` divides by a reference and corrects GC and
+left out) is cut into bins of ``cnv.bin_size`` bp (:func:`write_bins`), mosdepth reads each
+sample's CRAM over them (its mean depth per bin written as cnvkit's coverage table:
+:func:`write_coverage_table`; ``cnvkit coverage`` reads the CRAM through pysam's bedcov, many
+times slower on a genome), ``cnvkit fix`` divides by a reference and corrects GC and
 repeat content, and ``cnvkit segment -m cbs`` (circular binary segmentation, R DNAcopy;
 Olshen et al. 2004) joins bins into segments; a segment's level is the median log2 ratio of
 its bins (:func:`with_median_log2`).
@@ -39,6 +41,7 @@ overlap of at least ``min_overlap`` and the same copy number.
 from __future__ import annotations
 
 import csv
+import gzip
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +73,7 @@ __all__ = [
     "write_bins",
     "write_cnv_mqc",
     "write_cnv_vcf",
+    "write_coverage_table",
     "write_empty_coverage",
     "with_median_log2",
 ]
@@ -79,6 +83,7 @@ CNV_KINDS: tuple[str, ...] = ("loss", "gain")
 REFERENCE_MODES: tuple[str, ...] = ("flat", "run", "file")
 #: cnvkit's .cnn/.cnr columns (a coverage file without bins, for the empty antitarget set).
 CNN_HEADER = "chromosome\tstart\tend\tgene\tdepth\tlog2\n"
+NULL_LOG2 = -20.0  # cnvkit's log2 of a bin without reads (cnvlib.params.NULL_LOG2_COVERAGE)
 _X = ("chrX", "X")
 _Y = ("chrY", "Y")
 
@@ -158,6 +163,24 @@ def write_bins(
     if not rows:
         raise ValueError(f"{access_bed}: no accessible interval to bin")
     atomic_write_text(Path(out_bed), "".join(rows))
+    return len(rows)
+
+
+def write_coverage_table(mosdepth_regions: str | Path, out_cnn: str | Path) -> int:
+    """A sample's coverage over the bins as ``cnvkit coverage`` writes it (chromosome, start,
+    end, gene, depth, log2; log2 of a bin without reads -20, cnvkit's floor), from mosdepth's
+    mean depth per bin (``<prefix>.regions.bed.gz`` of ``mosdepth --by bins.bed``). Returns
+    the number of bins."""
+    rows = []
+    with gzip.open(mosdepth_regions, "rt") as handle:
+        for number, line in enumerate(handle, 1):
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) < 4:
+                raise ValueError(f"{mosdepth_regions}, line {number}: not a mosdepth region line")
+            depth = float(fields[-1])
+            log2 = math.log2(depth) if depth > 0 else NULL_LOG2
+            rows.append(f"{fields[0]}\t{fields[1]}\t{fields[2]}\t-\t{depth:g}\t{log2:.6g}\n")
+    atomic_write_text(Path(out_cnn), CNN_HEADER + "".join(rows))
     return len(rows)
 
 

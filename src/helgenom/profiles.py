@@ -159,9 +159,10 @@ GROUPS: tuple[Entry, ...] = (
     Entry(
         "cnv_access",
         "reference",
-        "the CNV bins' accessible regions: a pass over the reference; the CNV coverage (hours\n"
-        "at 30x), reference and segments are jobs of their own (segments wait for the coverage)",
+        "the CNV bins' accessible regions: a pass over the reference; the CNV coverage (mosdepth\n"
+        "over the bins) with the CRAM QC; the CNV reference and segments are jobs of their own",
     ),
+    Entry("cnv_coverage", "cram"),
 )
 
 

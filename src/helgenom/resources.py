@@ -51,7 +51,8 @@ WGS_INPUT_MB: dict[str, float] = {
     "mito_pileup": 0.1 * GB,
     "sv_delly": 18 * GB + 3.1 * GB,  # CRAM + reference (delly call)
     # copy-number variants (cnv.smk): the reference's accessible regions, then per sample the
-    # CRAM over the bins, the reference (GC of each bin), fix + CBS on ~600,000 5 kb bins
+    # CRAM over the bins (mosdepth, as the QC's), the reference (GC of each bin), fix + CBS on
+    # ~600,000 5 kb bins
     "cnv_access": 3.1 * GB,
     "cnv_coverage": 18 * GB + 3.1 * GB,
     "cnv_reference_flat": 3.1 * GB,
@@ -141,10 +142,6 @@ ESTIMATES: dict[str, Estimate] = {
     # delly call (germline, one sample, single-threaded) reading the CRAM once: hand-set, not
     # yet measured on a 30x genome (~20 CPU min per GB of CRAM + reference: ~7.5 h at 30x).
     "sv": Estimate(6000, 0, 0, 30, 20),
-    # cnvkit coverage (2 processes) reading the CRAM once over the bins: hand-set, not measured
-    # at 30x (the demo's 5 MB CRAMs take ~4 s, mostly Python start-up): ~10 CPU min per GB of
-    # CRAM + reference (~3.5 h CPU at 30x); pandas tables of ~600,000 bins ~1 GB per process.
-    "cnv": Estimate(3000, 0, 1000, 20, 10),
     # Re-analysis from a CRAM/BAM (reanalysis.smk), hand-set from published throughput (the
     # cost model's calibration runs start from FASTQ): decoding a 30x CRAM, collating it by
     # name and writing FASTQ (bgzf level 1) ~10 CPU min per GB of CRAM; collate's buckets and

@@ -3,6 +3,7 @@ comparison; the cnv config checks; the demo's planted copy-number changes."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pysam
@@ -29,6 +30,7 @@ from helgenom.cnv import (
     write_bins,
     write_cnv_mqc,
     write_cnv_vcf,
+    write_coverage_table,
     write_empty_coverage,
 )
 from helgenom.config import ConfigError, check_cnv, validate_config
@@ -55,6 +57,24 @@ def test_bins_split_each_accessible_interval_evenly_and_leave_out_chrm(tmp_path:
     access.write_text("chrM\t0\t16569\n")
     with pytest.raises(ValueError, match="no accessible interval"):
         write_bins(access, tmp_path / "bins.bed", 1000, ["chrM"])
+
+
+def test_mosdepth_bin_depths_become_cnvkits_coverage_table(tmp_path: Path) -> None:
+    regions = tmp_path / "S1.regions.bed.gz"
+    with gzip.open(regions, "wt") as handle:
+        handle.write("chr1\t0\t1000\t-\t32.00\nchr1\t1000\t2000\t-\t0.00\nchr2\t0\t833\t-\t8.5\n")
+    assert write_coverage_table(regions, tmp_path / "S1.cnn") == 3
+    assert (tmp_path / "S1.cnn").read_text().splitlines() == [
+        "chromosome\tstart\tend\tgene\tdepth\tlog2",
+        "chr1\t0\t1000\t-\t32\t5",
+        "chr1\t1000\t2000\t-\t0\t-20",  # cnvkit's floor for a bin without reads
+        "chr2\t0\t833\t-\t8.5\t3.08746",
+    ]
+    assert covered_fraction(tmp_path / "S1.cnn") == (2 / 3, 3)
+    with gzip.open(regions, "wt") as handle:
+        handle.write("chr1\t0\n")
+    with pytest.raises(ValueError, match="not a mosdepth region line"):
+        write_coverage_table(regions, tmp_path / "S1.cnn")
 
 
 def test_empty_coverage_is_a_cnvkit_table_without_bins(tmp_path: Path) -> None:
