@@ -20,6 +20,7 @@ include: "workflow/rules/roh.smk"
 include: "workflow/rules/family.smk"
 include: "workflow/rules/mito.smk"
 include: "workflow/rules/sv.smk"
+include: "workflow/rules/cnv.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/export.smk"
@@ -46,6 +47,10 @@ localrules:
     mito_mqc,
     sv_vcf,
     sv_mqc,
+    cnv_bins,
+    cnv_coverage_table,
+    cnv_vcf,
+    cnv_mqc,
     aligned_reuse_header,
     input_record,
     input_mqc,

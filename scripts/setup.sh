@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(bwa minimap2 samtools bcftools tabix fastp mosdepth freebayes libhts-dev multiqc
               # structural variants (workflow/rules/sv.smk): callers, merge of two callers
               delly tiddit survivor
+              # copy-number variants (workflow/rules/cnv.smk): cnvkit 0.9.9, which brings R
+              # DNAcopy (r-bioc-dnacopy) for its CBS segmentation
+              cnvkit r-bioc-dnacopy
               python3-venv git procps postgresql
               # failover: replication of run directories (helgenom replicate), unshare (two-site bed)
               rsync util-linux

@@ -348,6 +348,67 @@ def check_sv(config: Mapping[str, Any], config_files: Sequence[str | Path] = ())
         )
 
 
+def check_cnv(
+    config: Mapping[str, Any],
+    config_files: Sequence[str | Path] = (),
+    n_samples: int | None = None,
+) -> None:
+    """Check the `cnv` section: the reference mode has what it needs (file: an existing
+    reference_file, and only then one; run: at least min_normals other samples in the run,
+    when `n_samples` is given), and the exclude file exists."""
+    cnv = config.get("cnv", {})
+    if not cnv.get("enabled", True):
+        return
+    files = [Path(f) for f in config_files]
+    problems = []
+    mode, ref = cnv.get("reference", "flat"), cnv.get("reference_file")
+    if mode == "file" and not ref:
+        key: KeyPath = ("cnv", "reference_file")
+        problems.append(
+            f"{_locate(('cnv', 'reference'), files)}: 'cnv.reference' is file but "
+            f"'{_dotted(key)}' is not set. Fix: give the site's panel of normals (a cnvkit "
+            "reference .cnn; README, Copy-number variants), or set cnv.reference to flat."
+        )
+    elif mode == "file" and not Path(ref).is_file():
+        key = ("cnv", "reference_file")
+        problems.append(
+            f"{_locate(key, files)}: '{_dotted(key)}': file {ref} does not exist. Fix: give the "
+            "path of the site's cnvkit reference .cnn, or set cnv.reference to flat."
+        )
+    elif mode == "file":
+        head = Path(ref).read_text(errors="replace").split("\n", 1)[0].split("\t")
+        if head[:3] != ["chromosome", "start", "end"] or "log2" not in head:
+            key = ("cnv", "reference_file")
+            problems.append(
+                f"{_locate(key, files)}: '{_dotted(key)}': {ref} is not a cnvkit reference "
+                "(.cnn: chromosome, start, end, gene, log2, ... columns). Fix: build it with "
+                "cnvkit reference (README, Copy-number variants)."
+            )
+    elif ref:
+        key = ("cnv", "reference_file")
+        problems.append(
+            f"{_locate(key, files)}: '{_dotted(key)}' is set but cnv.reference is {mode}: the "
+            "file would not be used. Fix: set cnv.reference to file, or remove the key."
+        )
+    if mode == "run" and n_samples is not None and n_samples - 1 < cnv.get("min_normals", 5):
+        key = ("cnv", "reference")
+        problems.append(
+            f"{_locate(key, files)}: 'cnv.reference' is run, but the run has {n_samples} "
+            f"sample(s): {n_samples - 1} other(s) as the panel of normals, fewer than "
+            f"cnv.min_normals ({cnv.get('min_normals', 5)}). Fix: set cnv.reference to file "
+            "(the site's panel of normals) or flat, or run more samples together."
+        )
+    exclude = cnv.get("exclude_bed")
+    if exclude and not Path(exclude).is_file():
+        key = ("cnv", "exclude_bed")
+        problems.append(
+            f"{_locate(key, files)}: '{_dotted(key)}': file {exclude} does not exist. Fix: give "
+            "the regions left out of the bins (contig, start, end), or remove the key."
+        )
+    if problems:
+        raise ConfigError(problems)
+
+
 def check_export(
     config: Mapping[str, Any],
     config_files: Sequence[str | Path] = (),

@@ -26,6 +26,11 @@
   each parent (one crossover per contig), two planted de novo SNVs (one in the panel gene
   DEMOB) and a compound heterozygote in DEMOA (a paternal and a maternal SNV);
   ``truth/<family>.trio.tsv`` lists the child's variants with how each was inherited.
+* ``truth/<sample_id>.cnv.bed``: every copy-number change planted in the sample (contig,
+  start, end, copies): DEMO002's planted CNVs (a heterozygous 10 kb deletion over the panel
+  gene DEMOA, a homozygous 8 kb deletion, a 12 kb duplication on one haplotype and a 10 kb one
+  on both: CN1, CN0, CN3, CN4; written to its SV truth too) and DEMO001's SV deletion and
+  duplication (2 and 4 kb: below the CNV bins' resolution).
 * ``samples.tsv`` (with family, father, mother, affected) and ``units.tsv`` (FASTQ paths
   relative to the directory of ``units.tsv``).
 
@@ -55,6 +60,7 @@ from helgenom.report.panels import read_panel_bed
 __all__ = [
     "DEFAULT_SAMPLES",
     "DEMO_DATA_VERSION",
+    "DemoCNV",
     "DemoData",
     "DemoSample",
     "MitoVariant",
@@ -71,8 +77,8 @@ _CODE_TO_ASCII = np.frombuffer(BASES, dtype=np.uint8)
 # version are generated again. 2: DEMO002 carries a planted run of homozygosity. 3: a chrM
 # contig with planted heteroplasmic variants; DEMO001 carries planted structural variants.
 # 4: the trio DEMOFAM1 (DEMO001 and its parents DEMO003, DEMO004), the samples drawn from
-# one population.
-DEMO_DATA_VERSION = "4"
+# one population. 5: DEMO002 carries planted copy-number changes (CN0, CN1, CN3, CN4).
+DEMO_DATA_VERSION = "5"
 CONTIG_NAMES: tuple[str, str] = ("demo1", "demo2")  # the nuclear contigs
 # The mitochondrial contig: after the nuclear ones in the reference, its reads appended to the
 # nuclear reads of each unit (the nuclear reads are those of demo data version 2).
@@ -146,6 +152,34 @@ class DemoSample:
     # 1.0 homoplasmic), at random positions of the sample's own.
     mito: tuple[float, ...] = (0.1, 0.5, 1.0)
     svs: tuple[DemoSV, ...] = ()
+    # Planted copy-number changes (issue 14 item 2), each made a DEL or tandem DUP on one or
+    # both haplotypes (_cnv_svs): they are structural variants too (truth/<id>.sv.vcf).
+    cnvs: tuple[DemoCNV, ...] = ()
+
+
+@dataclass(frozen=True)
+class DemoCNV:
+    """A copy-number change planted in a demo sample over [start, end) of ``contig``
+    (fractions of its length): ``copies`` 0 (homozygous deletion), 1 (heterozygous deletion),
+    3 (tandem duplication on one haplotype) or 4 (on both)."""
+
+    contig: int
+    start: float
+    end: float
+    copies: int
+
+
+# DEMO002's planted copy-number changes, on demo1 (its run of homozygosity is on demo2), each
+# at least 8 bins of the demo's 1 kb CNV bins: a heterozygous 10 kb deletion over the panel
+# gene DEMOA (demo1:18,000-28,000, CN1), a homozygous 8 kb deletion (demo1:40,000-48,000,
+# CN0), a 12 kb duplication (demo1:60,000-72,000, CN3) and a 10 kb duplication on both
+# haplotypes (demo1:100,000-110,000, CN4).
+DEMO002_CNVS: tuple[DemoCNV, ...] = (
+    DemoCNV(0, 18 / 150, 28 / 150, 1),
+    DemoCNV(0, 40 / 150, 48 / 150, 0),
+    DemoCNV(0, 60 / 150, 72 / 150, 3),
+    DemoCNV(0, 100 / 150, 110 / 150, 4),
+)
 
 
 # DEMO001's planted SVs (on the 250 kb genome: demo1 is 150 kb, demo2 100 kb): a homozygous
@@ -164,7 +198,10 @@ DEFAULT_SAMPLES: tuple[DemoSample, ...] = (
         "DEMO001", "acute", "female", "demo: synthetic genome", 2, 1, svs=DEMO001_SVS,
         family="DEMOFAM1", father="DEMO003", mother="DEMO004", affected="affected",
     ),
-    DemoSample("DEMO002", "routine", "male", "demo: synthetic genome", 1, 2, ((1, 0.2, 0.8),)),
+    DemoSample(
+        "DEMO002", "routine", "male", "demo: synthetic genome", 1, 2, ((1, 0.2, 0.8),),
+        cnvs=DEMO002_CNVS,
+    ),
     DemoSample(
         "DEMO003", "acute", "male", "demo: parent (no panel)", 1, 3,
         family="DEMOFAM1", affected="unaffected",
@@ -204,6 +241,7 @@ class DemoData:
     trio: dict[str, Path]  # family -> TSV of the child's variants and their inheritance
     mito: dict[str, Path]  # sample_id -> TSV of its planted mitochondrial variants
     sv: dict[str, Path]  # sample_id -> VCF of its planted structural variants (maybe none)
+    cnv: dict[str, Path]  # sample_id -> BED of its planted copy-number changes (maybe none)
 
 
 @dataclass(frozen=True)
@@ -912,6 +950,31 @@ def _write_sv_truth(
     _write_text(path, "\n".join(header + [r for *_, r in rows]) + "\n")
 
 
+def _cnv_svs(sample: DemoSample) -> tuple[DemoSV, ...]:
+    """A sample's planted copy-number changes as the deletions and tandem duplications that
+    make them: CN0 a deletion on both haplotypes, CN1 on one, CN3 a duplication on one, CN4
+    on both."""
+    haps = {0: (True, True), 1: (True, False), 3: (True, False), 4: (True, True)}
+    out = []
+    for cnv in sample.cnvs:
+        if cnv.copies not in haps:
+            raise ValueError(f"{sample.sample_id}: {cnv}: copies must be 0, 1, 3 or 4")
+        kind = "DEL" if cnv.copies < 2 else "DUP"
+        out.append(DemoSV(kind, cnv.contig, cnv.start, cnv.end, haps[cnv.copies]))
+    return tuple(out)
+
+
+def _write_cnv_truth(path: Path, names: Sequence[str], svs: Sequence[_PlacedSV]) -> None:
+    """Every planted copy-number change of a sample (its deletions and tandem duplications,
+    planted as SVs or as CNVs) as BED: contig, start, end, copy number."""
+    rows = sorted(
+        (sv.contig, sv.start, sv.end, 2 + (1 if sv.svtype == "DUP" else -1) * sum(sv.haps))
+        for sv in svs
+        if sv.svtype in ("DEL", "DUP")
+    )
+    _write_text(path, "".join(f"{names[c]}\t{s}\t{e}\t{cn}\n" for c, s, e, cn in rows))
+
+
 # --------------------------------------------------------------------------------------------
 # reads
 # --------------------------------------------------------------------------------------------
@@ -1093,6 +1156,7 @@ def demo_paths(outdir: Path, samples: Sequence[DemoSample] = DEFAULT_SAMPLES) ->
         },
         mito={s.sample_id: outdir / "truth" / f"{s.sample_id}.mito.tsv" for s in samples},
         sv={s.sample_id: outdir / "truth" / f"{s.sample_id}.sv.vcf" for s in samples},
+        cnv={s.sample_id: outdir / "truth" / f"{s.sample_id}.cnv.bed" for s in samples},
     )
 
 
@@ -1182,8 +1246,9 @@ def generate_demo(
         variants_of.update({child.father: father, child.mother: mother, child.sample_id: variants})
     placed_svs = {}
     for sample in samples:
-        svs = _sv_coordinates(sample, lengths)
+        svs = _sv_coordinates(replace(sample, svs=sample.svs + _cnv_svs(sample)), lengths)
         placed_svs[sample.sample_id] = svs
+        _write_cnv_truth(demo_paths(outdir, [sample]).cnv[sample.sample_id], names, svs)
         variants_of[sample.sample_id] = _clear_sv_breakpoints(variants_of[sample.sample_id], svs)
         _write_sv_truth(
             outdir / "truth" / f"{sample.sample_id}.sv.vcf", sample.sample_id, names, contigs, svs

@@ -24,6 +24,7 @@ from typing import Any
 
 from helgenom.aligned import AlignedHeader, check_aligned_units
 from helgenom.config import (
+    check_cnv,
     check_export,
     check_identity,
     check_mito,
@@ -73,6 +74,7 @@ def check_run_inputs(
     check_identity(checked, list(pedigree(samples).families()), configfiles)
     check_mito(checked, configfiles)
     check_sv(checked, configfiles)
+    check_cnv(checked, configfiles, len(samples))
     overrides = check_qc_config(checked, set(samples), configfiles)
     panels, warnings = assign_panels(checked, samples)
     return CheckedRun(checked, samples, overrides, panels, warnings, aligned)

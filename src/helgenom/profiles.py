@@ -156,6 +156,13 @@ GROUPS: tuple[Entry, ...] = (
     Entry("roh", "vcf"),
     Entry("mito_pileup", "cram"),
     Entry("coverage_regions", "reference"),
+    Entry(
+        "cnv_access",
+        "reference",
+        "the CNV bins' accessible regions: a pass over the reference; the CNV coverage (mosdepth\n"
+        "over the bins) with the CRAM QC; the CNV reference and segments are jobs of their own",
+    ),
+    Entry("cnv_coverage", "cram"),
 )
 
 

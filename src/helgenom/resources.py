@@ -58,6 +58,14 @@ WGS_INPUT_MB: dict[str, float] = {
     "family_vcf": 3 * 0.5 * GB + 3.1 * GB,
     "mendelian": 0.3 * GB,
     "de_novo": 0.3 * GB,
+    # copy-number variants (cnv.smk): the reference's accessible regions, then per sample the
+    # CRAM over the bins (mosdepth, as the QC's), the reference (GC of each bin), fix + CBS on
+    # ~600,000 5 kb bins
+    "cnv_access": 3.1 * GB,
+    "cnv_coverage": 18 * GB + 3.1 * GB,
+    "cnv_reference_flat": 3.1 * GB,
+    "cnv_reference_run": 3.1 * GB + 0.2 * GB,  # + the other samples' coverage
+    "cnv_segment": 0.1 * GB,
     # re-analysis of a unit from an aligned file (reanalysis.smk): a 30x CRAM + its reference
     "aligned_fastq": 18 * GB + 3.1 * GB,
     "aligned_reuse": 18 * GB + 3.1 * GB,

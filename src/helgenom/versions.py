@@ -43,6 +43,13 @@ TOOLS: dict[str, Tool] = {
         Tool("delly", "delly", "delly --version", r"Delly version: v?(\d+\.\d+\.\d+)"),
         Tool("tiddit", "tiddit", "tiddit --version", r"tiddit-(\d+\.\d+\.\d+)"),
         Tool("survivor", "survivor", "SURVIVOR", r"^Version: (\d+\.\d+\.\d+)"),
+        # Debian installs the command as `cnvkit`, bioconda as `cnvkit.py`.
+        Tool(
+            "cnvkit",
+            "cnvkit",
+            "$(command -v cnvkit.py || echo cnvkit) version",
+            r"(?m)^(\d+\.\d+\.\d+)\s*$",
+        ),
         Tool(
             "multiqc",
             "multiqc",

@@ -79,9 +79,11 @@ def test_demo_samples_pass_the_qc_gate_and_get_a_report(
     warned = [m["id"] for m in report["qc"]["metrics"] if m["status"] == "warn"]
     if demo_paths(run_dir / "demo").roh[sample].read_text():
         # DEMO002's planted run of homozygosity (a quarter of its genome, every variant in it
-        # hom-alt) lowers its het/hom-alt ratio below the warning limit, as an isodisomy does.
-        assert report["qc"]["status"] == "warn" and warned == ["het_hom_ratio"]
-        assert f"{sample}    QC pass with warnings (het_hom_ratio)" in stdout
+        # hom-alt) lowers its het/hom-alt ratio below the warning limit, as an isodisomy does;
+        # its planted deletions (8 kb at CN0, 10 kb at CN1: 7% of the genome below 20x) bring
+        # its bases at 20x or more below the warning limit (95%), as real deletions do.
+        assert report["qc"]["status"] == "warn" and warned == ["pct_ge_20x", "het_hom_ratio"]
+        assert f"{sample}    QC pass with warnings (pct_ge_20x, het_hom_ratio)" in stdout
     else:
         assert report["qc"]["status"] == "pass", report["qc"]["verdict"]
         assert f"{sample}    QC pass; variants for interpretation" in stdout
@@ -204,10 +206,11 @@ def test_demo_structural_variants_match_the_planted_ones(
 ) -> None:
     """delly and TIDDIT (--skip_assembly) each find DEMO001's planted deletion, tandem
     duplication, inversion and translocation (truvari on the first three, breakpoints on the
-    translocation) and nothing else, and so does their SURVIVOR merge, where each of the four is
+    translocation) and nothing else, and so does their SURVIVOR merge, where each planted SV is
     made by both callers; the duplication and inversion touch the panel genes DEMOB and DEMOC,
-    which the summary, the MultiQC table, the report and its FHIR bundle name. The samples
-    without planted SVs have none, from either caller."""
+    which the summary, the MultiQC table, the report and its FHIR bundle name. DEMO002's planted
+    copy-number changes (two deletions, two tandem duplications) are found as SVs too, the
+    deletion over DEMOA touching it. The samples without planted SVs have none."""
     import json
 
     from helgenom.sv import (
@@ -254,11 +257,18 @@ def test_demo_structural_variants_match_the_planted_ones(
     assert report["sv"]["counts"] == summary["counts"]
     assert sv_obs["valueQuantity"]["value"] == summary["total"] == len(calls)
     if planted:
-        assert {t.svtype for t in planted} == {"DEL", "DUP", "INV", "BND"}
         bench = truvari_bench(truth_vcf, calls_vcf)
         assert bench is not None, "truvari (helgenom[test]) is not installed"
         assert bench["recall"] == 1.0 and bench["precision"] == 1.0, bench
         genes = {g: c["type"] for c in report["sv"]["panel_calls"] for g in c["genes"]}
+    if planted and sample == "DEMO002":
+        # DEMO002's planted copy-number changes are deletions and tandem duplications, which
+        # delly finds as SVs too (test_demo_copy_number_variants_match_the_planted_ones)
+        assert {t.svtype for t in planted} == {"DEL", "DUP"}
+        assert genes == {"DEMOA": "DEL"}
+        assert "touch panel genes (DEMOA)" in html
+    elif planted:
+        assert {t.svtype for t in planted} == {"DEL", "DUP", "INV", "BND"}
         assert genes == {"DEMOB": "DUP", "DEMOC": "INV"}
         panel_components = [c["valueString"] for c in sv_obs["component"] if "valueString" in c]
         assert any(v.startswith("DUP demo1:") and v.endswith(": DEMOB") for v in panel_components)
@@ -271,6 +281,68 @@ def test_demo_structural_variants_match_the_planted_ones(
         assert calls == [] and summary["total"] == 0
         assert "No structural variant touches a panel gene" in html
         assert f"{sample}\t0\t0\t0\t0\t0\t0\t0" in mqc
+
+
+@pytest.mark.parametrize("sample", [s.sample_id for s in DEFAULT_SAMPLES])
+def test_demo_copy_number_variants_match_the_planted_ones(
+    demo_run: tuple[Path, str], sample: str
+) -> None:
+    """cnvkit (1 kb bins, CBS, flat reference) finds each of DEMO002's planted copy-number
+    changes (CN1, CN0, CN3, CN4; 8-12 kb) at its copy number, reciprocal overlap >= 0.9, and
+    nothing else; DEMO001's SV deletion and duplication (2 and 4 kb) are below the bins'
+    resolution (5 kb) and no false call is made there or anywhere. The summary, MultiQC table,
+    report section 7, FHIR Observation, deposit and `helgenom demo` table agree."""
+    import json
+
+    from helgenom.cnv import compare_cnv, read_cnv_truth, read_cnv_vcf
+
+    run_dir, stdout = demo_run
+    truth = read_cnv_truth(demo_paths(run_dir / "demo").cnv[sample])
+    calls = read_cnv_vcf(run_dir / "results" / "cnv" / f"{sample}.vcf.gz")
+    summary = json.loads((run_dir / "results" / "cnv" / f"{sample}.cnv.json").read_text())
+    settings = summary["settings"]
+    assert summary["assessed"] and settings["reference"] == "flat"
+    resolution = settings["bin_size"] * settings["min_bins"]
+    result = compare_cnv(truth, calls, min_size=resolution, min_overlap=0.9)
+    assert not result.extra, result.extra  # no false call
+    for planted, call in result.found:
+        assert call is not None, f"{planted} not found"
+        assert call.copies == planted.copies, (planted, call)
+    assert summary["total"] == len(calls) == len(result.found)
+    report = json.loads((run_dir / "results" / "report" / f"{sample}.json").read_text())
+    html = (run_dir / "results" / "report" / f"{sample}.html").read_text()
+    fhir = json.loads((run_dir / "results" / "report" / f"{sample}.fhir.json").read_text())
+    (obs,) = [
+        e["resource"]
+        for e in fhir["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "cnv"
+    ]
+    mqc = (run_dir / "results" / "qc" / "cnv_mqc.tsv").read_text()
+    assert report["cnv"]["counts"] == summary["counts"]
+    assert obs["valueQuantity"]["value"] == summary["total"]
+    assert '<span class="num">7</span> Copy-number variants' in html
+    receipt = json.loads((run_dir / "results" / "export" / f"{sample}.receipt.json").read_text())
+    assert {"cnv_vcf", "cnv_vcf_tbi", "cnv_summary"} <= set(receipt["files"])
+    assert "helgenom demo: copy-number variants, planted vs found" in stdout
+    assert f"{sample:10} false calls: 0" in stdout
+    if sample == "DEMO002":
+        assert sorted(t.copies for t, _ in result.found) == [0, 1, 3, 4]
+        assert [c["genes"] for c in report["cnv"]["panel_calls"]] == [["DEMOA"]]
+        assert report["cnv"]["panel_calls"][0]["copy_number"] == 1
+        assert [c["valueString"] for c in obs["component"] if "valueString" in c] == [
+            "loss demo1:18001-28000 CN 1 (expected 2): DEMOA"
+        ]
+        assert f"{sample}\tyes\t2\t2\t4\t1\t" in mqc
+        assert "overlap panel genes (DEMOA)" in html
+        for t, c in result.found:
+            assert c is not None
+            line = f"{t.contig}:{t.start + 1:,}-{t.end:,} {t.copies:>3} {c.copies:>3}"
+            assert line in stdout
+    else:
+        assert calls == [] and result.found == [] and len(result.below_resolution) == 2
+        assert f"{sample}\tyes\t0\t0\t0\t0\t" in mqc
+        assert "No copy-number variant overlaps a panel gene" in html
 
 
 def test_demo_deposits_into_the_embedded_database(demo_run: tuple[Path, str]) -> None:

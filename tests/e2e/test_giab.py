@@ -187,6 +187,25 @@ def test_no_mitochondrial_contig_in_the_slice(run2: Path) -> None:
     assert f"{SAMPLE}\tnone\tNA" in mqc
 
 
+def test_copy_number_not_assessed_on_the_slice(run2: Path) -> None:
+    """The GIAB slice has reads over 100 kb of its 1.1 Mb contig: cnvkit runs, but only ~11% of
+    the 5 kb bins have reads, so the copy number is "not assessed" (no call, header-only VCF,
+    MultiQC row) instead of a 1 Mb "homozygous deletion" where the slice has no reads."""
+    import json
+
+    summary = json.loads((run2 / "results" / "cnv" / f"{SAMPLE}.cnv.json").read_text())
+    assert summary["assessed"] is False and summary["calls"] == []
+    assert 0.05 < summary["covered_fraction"] < 0.2, summary
+    assert "not a whole genome" in summary["interpretation"]
+    assert (run2 / "results" / "cnv" / f"{SAMPLE}.cns").is_file()  # cnvkit did run
+    vcf = run2 / "results" / "cnv" / f"{SAMPLE}.vcf.gz"
+    assert vcf.is_file() and Path(f"{vcf}.tbi").is_file()
+    with pysam.VariantFile(str(vcf)) as records:
+        assert list(records) == []
+    mqc = (run2 / "results" / "qc" / "cnv_mqc.tsv").read_text()
+    assert f"{SAMPLE}\tno\t0\t0\t0\t0\t0" in mqc
+
+
 def test_intermediates_removed(run2: Path) -> None:
     assert not list((run2 / "results").glob("trimmed/**/*.fastq.gz"))
     assert not list((run2 / "results").glob("align/**/*.bam"))

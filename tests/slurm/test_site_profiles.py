@@ -101,9 +101,11 @@ def test_giab_run_through_site_profile(
         assert job["QOS"] == "clinical", job  # the acute sample's class (config priorities)
     # Grouped steps: one job for the reference, per unit for trimming + alignment, per
     # sample for markdup + CRAM QC (with the chrM pileup) and for the VCF steps; calling per
-    # chunk; MultiQC; the SV calls per sample (delly, TIDDIT: hours at 30x, a job each).
+    # chunk; MultiQC; the SV calls per sample (delly, TIDDIT: hours at 30x, a job each); the
+    # flat CNV reference and the CNV segments per sample (the CNV bins' accessible regions ride
+    # with the reference, the CNV coverage with the CRAM QC).
     chunks = 4
-    assert len(jobs) == 1 + 1 + 1 + chunks + 1 + 1 + 2, [j["Comment"] for j in jobs]
+    assert len(jobs) == 1 + 1 + 1 + chunks + 1 + 1 + 2 + 2, [j["Comment"] for j in jobs]
     # Local rules never became cluster jobs.
     assert not any("tool_version" in j["Comment"] or "genome_chunks" in j["Comment"]
                    for j in jobs)  # fmt: skip

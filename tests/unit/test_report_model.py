@@ -11,6 +11,7 @@ from pathlib import Path
 import pysam
 import pytest
 
+from helgenom.cnv import CnvCall, CnvSettings, not_assessed, summarise_cnv
 from helgenom.config import validate_config
 from helgenom.mito import MitoCall, MitoSettings, Pileup, summarise_mito
 from helgenom.qc.gate import gate
@@ -40,6 +41,7 @@ from helgenom.roh import RohSettings, Segment, summarise_roh
 from helgenom.sv import SvCall, SvSettings, summarise_sv
 
 BASE = {"samples": "s", "units": "u", "reference": {"fasta": "r.fa", "build": "test"}}
+CNV_SETTINGS = CnvSettings(True, "cnvkit", 5000, "flat", None, 5, 1e-4, -0.4, 0.3, 3)
 SAMPLE = {
     "sample_id": "S1",
     "indication": "hereditary test disease",
@@ -152,6 +154,15 @@ def inputs(tmp_path: Path) -> dict:
             ],
             SvSettings(("delly",), 50),
         ),
+        "cnv": summarise_cnv(
+            "S1",
+            [
+                CnvCall("c1", 1000, 4000, 1, 2, -0.98, 6, ("GENE1",), "CNV1"),
+                CnvCall("c1", 6000, 9000, 3, 2, 0.57, 6, (), "CNV2"),
+            ],
+            [],
+            CNV_SETTINGS,
+        ),
         "input_record": {
             "sample_id": "S1",
             "source": "fastq",
@@ -249,6 +260,55 @@ def test_structural_variants_in_report_html_and_fhir_withheld_on_qc_failure(
         e for e in build_bundle(failed)["entry"]
         if e["resource"].get("code", {}).get("coding", [{}])[0].get("code") == "sv"
     ]  # fmt: skip
+
+
+def test_copy_number_variants_in_report_html_and_fhir_withheld_on_qc_failure(
+    inputs: dict,
+) -> None:
+    report = _build(inputs)
+    assert report["schema_version"] == "1.3"
+    assert report["cnv"]["counts"] == {"loss": 1, "gain": 1}
+    assert [c["id"] for c in report["cnv"]["panel_calls"]] == ["CNV1"]
+    assert any("Copy-number variants are called from read depth" in item
+               for item in report["limitations"])  # fmt: skip
+    html = render_html(report)
+    assert '<span class="num">7</span> Copy-number variants' in html
+    assert "1 copy-number variant(s) overlap panel genes (GENE1)" in html
+    assert "c1:1,001-4,000" in html and "1 (expected 2)" in html
+    assert '<span class="num">9</span> Limitations' in html
+    (cnv,) = [
+        e["resource"]
+        for e in build_bundle(report)["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "cnv"
+    ]
+    assert cnv["valueQuantity"]["value"] == 2
+    assert [c["valueString"] for c in cnv["component"] if "valueString" in c] == [
+        "loss c1:1001-4000 CN 1 (expected 2): GENE1"
+    ]
+    failed = _build(inputs, values={"mean_coverage": 10.0})
+    assert failed["cnv"] is None
+    assert not [
+        e for e in build_bundle(failed)["entry"]
+        if e["resource"].get("code", {}).get("coding", [{}])[0].get("code") == "cnv"
+    ]  # fmt: skip
+
+
+def test_copy_number_not_assessed_is_said_in_report_and_fhir(inputs: dict) -> None:
+    off = not_assessed("S1", "cnv.enabled is false", CNV_SETTINGS)
+    report = _build(inputs | {"cnv": off})
+    assert report["cnv"]["assessed"] is False
+    assert "Copy number not assessed: cnv.enabled is false" in render_html(report)
+    assert any(item.startswith("Copy-number variants: Copy number not assessed")
+               for item in report["limitations"])  # fmt: skip
+    (cnv,) = [
+        e["resource"]
+        for e in build_bundle(report)["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and e["resource"]["code"]["coding"][0]["code"] == "cnv"
+    ]
+    assert cnv["dataAbsentReason"]["coding"][0]["code"] == "not-performed"
+    assert "valueQuantity" not in cnv and "component" not in cnv
 
 
 def test_method_input_names_the_source_of_the_reads(inputs: dict) -> None:

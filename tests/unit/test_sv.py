@@ -261,7 +261,15 @@ def test_demo_truth_holds_the_planted_svs(demo_data: demo.DemoData) -> None:
     assert (truth[2].chr2, truth[2].pos2, truth[4].chr2, truth[4].pos2) == (
         "demo2", 65000, "demo1", 120000,
     )  # fmt: skip
-    assert read_sv_calls(demo_data.sv["DEMO002"]) == []
+    # DEMO002's planted copy-number changes (helgenom.demo.DEMO002_CNVS) are SVs too
+    assert [
+        (c.svtype, c.pos, c.end, c.genotype) for c in read_sv_calls(demo_data.sv["DEMO002"])
+    ] == [
+        ("DEL", 18000, 28000, "0/1"),
+        ("DEL", 40000, 48000, "1/1"),
+        ("DUP", 60000, 72000, "0/1"),
+        ("DUP", 100000, 110000, "1/1"),
+    ]
     # no planted small variant inside the deletion or near a breakpoint
     with pysam.VariantFile(str(demo_data.truth["DEMO001"])) as fh:
         positions = [(r.contig, r.pos) for r in fh]

@@ -24,6 +24,7 @@ LOCAL_RULES |= {"roh_summary", "roh_mqc"}  # runs of homozygosity: JSON and tabl
 LOCAL_RULES |= {"relatedness", "family_ped", "pedigree_check", "family_summary", "family_mqc"}
 LOCAL_RULES |= {"mito_region", "mito_variants", "mito_mqc"}  # chrM: region, calls, table
 LOCAL_RULES |= {"sv_vcf", "sv_mqc"}  # structural variants: merge/annotation, table
+LOCAL_RULES |= {"cnv_bins", "cnv_coverage_table", "cnv_vcf", "cnv_mqc"}  # CNV: tables, calls
 LOCAL_RULES |= {"aligned_reuse_header", "input_record", "input_mqc"}  # re-analysis records
 MIN_JOB_MINUTES = 10  # shorter jobs flood the scheduler (grouped or local instead)
 # The shipped config.yaml's calling.chunks (auto: the cost model's count for a 30x genome).

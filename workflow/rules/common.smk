@@ -314,6 +314,7 @@ def multiqc_inputs(wildcards=None):
         files.append("results/qc/family_mqc.tsv")
     files.append("results/qc/mito_mqc.tsv")  # mitochondrial variants (mito.smk)
     files.append("results/qc/sv_mqc.tsv")  # structural variants (sv.smk)
+    files.append("results/qc/cnv_mqc.tsv")  # copy-number variants (cnv.smk)
     files.append("results/qc/input_mqc.tsv")  # where the reads came from (reanalysis.smk)
     if VALIDATION:
         files.append("results/qc/validation_mqc.tsv")
@@ -335,6 +336,7 @@ def final_outputs():
         out += [f"results/mito/{sample}.vcf.gz", f"results/mito/{sample}.mito.json"]
         out += [f"results/sv/{sample}.vcf.gz", f"results/sv/{sample}.vcf.gz.tbi"]
         out.append(f"results/sv/{sample}.sv.json")
+        out += [f"results/cnv/{sample}.vcf.gz", f"results/cnv/{sample}.cnv.json"]
         if sample in VALIDATION:
             out += [f"results/validation/{sample}.tsv", f"results/validation/{sample}.json"]
     out += family_outputs()  # relatedness, families (family.smk)
@@ -352,7 +354,8 @@ EXPORT = config["export"]["enabled"]
 def export_inputs(wildcards):
     """What a sample's deposit holds (helgenom.export.provenance.standard_files), so the
     export waits for all of it: CRAM, VCF, gVCF, per-sample QC, the QC gate, the report
-    renderings, the runs of homozygosity, the mitochondrial and structural variants."""
+    renderings, the runs of homozygosity, the mitochondrial, structural and copy-number
+    variants."""
     sample = wildcards.sample
     files = {
         "gate": f"results/qc/gate/{sample}.json",
@@ -373,6 +376,11 @@ def export_inputs(wildcards):
             f"results/sv/{sample}.vcf.gz",
             f"results/sv/{sample}.vcf.gz.tbi",
             f"results/sv/{sample}.sv.json",
+        ],
+        "cnv": [
+            f"results/cnv/{sample}.vcf.gz",
+            f"results/cnv/{sample}.vcf.gz.tbi",
+            f"results/cnv/{sample}.cnv.json",
         ],
     }
     if GVCF:
@@ -399,12 +407,15 @@ TOOL_ENVS = {
     "delly": "delly",
     "tiddit": "tiddit",
     "survivor": "survivor",
+    "cnvkit": "cnvkit",
 }
 
 
 def versions_tools():
     """Tools whose version a tool_version job asks (MultiQC's comes from its report data)."""
     tools = ["samtools", "bcftools", "tabix", "fastp", "mosdepth", ALIGNER]
+    if config["cnv"]["enabled"]:
+        tools.append("cnvkit")
     tools += [c for c in CALLERS if c not in tools]
     tools += list(config["sv"]["callers"])  # delly, tiddit (sv.smk)
     if len(config["sv"]["callers"]) > 1:

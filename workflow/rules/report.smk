@@ -62,6 +62,7 @@ rule report_json:
         roh="results/roh/{sample}.roh.json",
         mito="results/mito/{sample}.mito.json",
         sv="results/sv/{sample}.sv.json",
+        cnv="results/cnv/{sample}.cnv.json",
         input_record="results/qc/input/{sample}.json",
         family=family_of_sample,
         **reference_files(),
@@ -102,6 +103,7 @@ rule report_json:
             roh=read_json(input.roh),
             mito=read_json(input.mito),
             sv=read_json(input.sv),
+            cnv=read_json(input.cnv),
             input_record=read_json(input.input_record),
             family=read_json(input.family[0]) if input.family else None,
         )

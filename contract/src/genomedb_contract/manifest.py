@@ -142,7 +142,7 @@ def build_manifest(
     """The submission manifest of a sample, validated against the schema.
 
     `files` maps manifest keys (cram, crai, vcf, vcf_tbi, gvcf, gvcf_tbi, qc_*, report_*, roh_*,
-    sv_*) to paths; `qc_gate` is the manifest's qc_gate block
+    sv_*, cnv_*) to paths; `qc_gate` is the manifest's qc_gate block
     (helgenom.export.sample.qc_gate_record); `key` the deposit's idempotency key
     (helgenom.export.provenance.deposit_key), if any.
     Raises DepositError listing every problem.

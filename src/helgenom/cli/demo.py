@@ -132,6 +132,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"{sample:10} {change:>16} {'-':>10} {v['af']:>9.3f}  {v['class']} (not planted)")
     _print_sv_comparison(workdir, data.sv)
     _print_families(workdir, data)
+    _print_cnv_comparison(workdir, data.cnv)
     print("\nhelgenom demo: QC gate and clinical report (results/report/<sample>.pdf/.html/...)")
     for sample in data.truth:
         report = workdir / "results" / "report" / f"{sample}.json"
@@ -243,6 +244,36 @@ def _print_sv_comparison(workdir: Path, truth: dict[str, Path]) -> None:
             )
     if missing_truvari:
         print("(truvari is not installed: pip install 'truvari>=5,<6' for its comparison)")
+
+
+def _print_cnv_comparison(workdir: Path, truth: dict[str, Path]) -> None:
+    """Planted vs found copy-number changes per sample (helgenom.cnv.compare_cnv): each planted
+    event's copy number and the call that found it; events shorter than the bins' resolution
+    (bin_size x min_bins) are listed but not expected; then the calls matching no planted
+    event (false calls)."""
+    from helgenom.cnv import compare_cnv, read_cnv_truth, read_cnv_vcf
+
+    print("\nhelgenom demo: copy-number variants, planted vs found (results/cnv/<sample>.vcf.gz)")
+    print(f"{'sample':10} {'planted event':>24} {'CN':>3} {'found':>3}  call")
+    for sample, truth_bed in truth.items():
+        summary = json.loads((workdir / "results" / "cnv" / f"{sample}.cnv.json").read_text())
+        if not summary["assessed"]:
+            print(f"{sample:10} {summary['interpretation']}")
+            continue
+        settings = summary["settings"]
+        resolution = settings["bin_size"] * settings["min_bins"]
+        calls = read_cnv_vcf(workdir / "results" / "cnv" / f"{sample}.vcf.gz")
+        result = compare_cnv(read_cnv_truth(truth_bed), calls, min_size=resolution)
+        rows = [(t, c, "") for t, c in result.found]
+        rows += [
+            (t, None, f"below resolution ({resolution:,} bp)") for t in result.below_resolution
+        ]
+        for t, c, note in sorted(rows, key=lambda r: (r[0].contig, r[0].start)):
+            event = f"{t.contig}:{t.start + 1:,}-{t.end:,}"
+            found = "-" if c is None else str(c.copies)
+            where = note or ("not found" if c is None else f"{c.contig}:{c.start + 1:,}-{c.end:,}")
+            print(f"{sample:10} {event:>24} {t.copies:>3} {found:>3}  {where}")
+        print(f"{sample:10} false calls: {len(result.extra)}")
 
 
 def _ratio(value: float | None) -> str:

@@ -61,6 +61,9 @@ def standard_files(results: str | Path, sample_id: str) -> dict[str, Path]:
         "sv_vcf": results / "sv" / f"{sample_id}.vcf.gz",
         "sv_vcf_tbi": results / "sv" / f"{sample_id}.vcf.gz.tbi",
         "sv_summary": results / "sv" / f"{sample_id}.sv.json",
+        "cnv_vcf": results / "cnv" / f"{sample_id}.vcf.gz",
+        "cnv_vcf_tbi": results / "cnv" / f"{sample_id}.vcf.gz.tbi",
+        "cnv_summary": results / "cnv" / f"{sample_id}.cnv.json",
         # where the reads came from: FASTQ, or an aligned file re-analysed (its SHA-256)
         "qc_input": results / "qc" / "input" / f"{sample_id}.json",
     }

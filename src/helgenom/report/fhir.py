@@ -423,6 +423,43 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
         ]
         resource["component"] = components
         results.append({"reference": add("Observation", "sv", resource)})
+    cnv = report.get("cnv")
+    if cnv is not None:
+        # Copy-number variants: a local code; the number of calls (or, not assessed, a data
+        # absent reason), losses and gains and the calls overlapping the panel's genes as
+        # components, the interpretation as the note.
+        resource = observation(
+            None,
+            _cc(LOCAL, "cnv", "Copy-number variants"),
+            specimen=specimen_ref,
+            note=[{"text": cnv["interpretation"]}],
+        )
+        if cnv["assessed"]:
+            resource["valueQuantity"] = {"value": cnv["total"], "system": UCUM, "code": "1"}
+            components = [
+                _component(
+                    _cc(LOCAL, f"cnv-count-{kind}", {"loss": "Losses", "gain": "Gains"}[kind]),
+                    valueQuantity={"value": count, "system": UCUM, "code": "1"},
+                )
+                for kind, count in cnv["counts"].items()
+            ]
+            components += [
+                _component(
+                    _cc(LOCAL, "cnv-panel-call", "CNV overlapping panel genes"),
+                    valueString=(
+                        f"{c['kind']} {c['contig']}:{c['start'] + 1}-{c['end']} "
+                        f"CN {c['copy_number']} (expected {c['expected']}): "
+                        f"{', '.join(c['genes'])}"
+                    ),
+                )
+                for c in cnv["panel_calls"]
+            ]
+            resource["component"] = components
+        else:
+            resource["dataAbsentReason"] = _cc(
+                "http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-performed"
+            )
+        results.append({"reference": add("Observation", "cnv", resource)})
     family = report.get("family")
     if family is not None and family["family"] is not None:
         # Identity and family: a local code; the pedigree check as the value, a trio's

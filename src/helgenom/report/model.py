@@ -33,8 +33,8 @@ from helgenom.report.variants import read_panel_variants, vcf_is_annotated
 
 SCHEMA = package_path("schemas", "report.schema.json")
 SCHEMA_VERSION = "1.3"  # 1.1: runs of homozygosity (roh); 1.2: mitochondrial (mito) and
-# structural variants (sv), method.input; 1.3: identity and family (family), variants'
-# inheritance in a trio
+# structural variants (sv), method.input; 1.3: copy-number variants (cnv), identity and
+# family (family), variants' inheritance in a trio
 QC_FAILURE = "QC failure"
 FOR_INTERPRETATION = "variants for interpretation"
 NO_FINDINGS = "no findings in panel"
@@ -170,6 +170,26 @@ def _family_limitation(section: Mapping[str, Any]) -> str:
     )
 
 
+def _cnv_limitation(cnv: Mapping[str, Any]) -> str:
+    settings = cnv["settings"]
+    if not cnv["assessed"]:
+        return f"Copy-number variants: {cnv['interpretation']}."
+    reference = {
+        "flat": "a flat reference (no panel of normals: library and mappability biases are "
+        "not divided out)",
+        "run": "a panel of normals of the run's other samples (CNVs they share are not seen)",
+        "file": "the site's panel of normals",
+    }[settings["reference"]]
+    smallest = settings["bin_size"] * settings["min_bins"]
+    return (
+        f"Copy-number variants are called from read depth ({settings['caller']}, "
+        f"{settings['bin_size']:,} bp bins, CBS segments, {reference}); events shorter than "
+        f"~{smallest:,} bp, mosaic changes and copy-neutral loss of heterozygosity are not "
+        "detected, and copy numbers above 4 are imprecise; calls are not confirmed by an "
+        "orthogonal method (e.g. MLPA or array)."
+    )
+
+
 def build_report(
     *,
     sample: Mapping[str, Any],
@@ -184,12 +204,14 @@ def build_report(
     roh: Mapping[str, Any],
     mito: Mapping[str, Any],
     sv: Mapping[str, Any],
+    cnv: Mapping[str, Any],
     input_record: Mapping[str, Any],
     family: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report model of one sample (see the module docstring); `roh`: the sample's runs of
     homozygosity (helgenom.roh.summarise_roh); `mito`: its mitochondrial variants
     (helgenom.mito.summarise_mito); `sv`: its structural variants (helgenom.sv.summarise_sv);
+    `cnv`: its copy-number variants (helgenom.cnv.summarise_cnv, or not_assessed);
     `input_record`: where its reads came from (results/qc/input/<sample>.json,
     helgenom.aligned.input_record); `family`: its family's results (results/family/<family>.json,
     helgenom.family.family_summary), None when no relative of the sample is in the run."""
@@ -211,10 +233,11 @@ def build_report(
     analysis = config["qc"]["analysis"]
     sv_callers = sv["settings"]["callers"]
     limitations = [
-        "Small variants (SNVs and indels), structural variants, runs of homozygosity and "
-        "mitochondrial variants only: copy-number (read-depth) and repeat-expansion variants are "
-        "not assessed.",
+        "Small variants (SNVs and indels), structural and copy-number variants, runs of "
+        "homozygosity and mitochondrial variants only: repeat-expansion variants are not "
+        "assessed.",
         _mito_limitation(mito),
+        _cnv_limitation(cnv),
         f"Structural variants: {', '.join(sv_callers)} (paired-end and split reads"
         f"{'; merged by SURVIVOR' if len(sv_callers) > 1 else ''}), PASS calls of at least "
         f"{sv['settings']['min_size']:,} bp; their genotypes "
@@ -286,6 +309,12 @@ def build_report(
         if withheld
         else {k: sv[k] for k in ("interpretation", "settings", "counts", "total", "panel_calls")},
         "family": None if withheld else family_part,
+        "cnv": None
+        if withheld
+        else {
+            k: cnv[k]
+            for k in ("assessed", "interpretation", "settings", "counts", "total", "panel_calls")
+        },
         "panel": {
             **panel.as_dict(),
             "min_depth": min_depth,

@@ -51,12 +51,13 @@ def require(principal: Principal | None, action: str) -> Principal:
 def may_read_file(principal: Principal, key: str) -> bool:
     """Whether the principal's role may read files of this kind (scope is checked apart).
 
-    Clinicians: the VCFs, the report renderings, the runs of homozygosity, mitochondrial and
-    structural variants. Researchers: the pseudonymised genomic data (CRAM, VCFs, indexes, runs
-    of homozygosity, mitochondrial and structural variants) and QC metrics, never the clinical
-    reports.
+    Clinicians: the VCFs, the report renderings, the runs of homozygosity, mitochondrial,
+    structural and copy-number variants. Researchers: the pseudonymised genomic data (CRAM,
+    VCFs, indexes, runs of homozygosity, mitochondrial, structural and copy-number variants)
+    and QC metrics, never the clinical reports.
     """
-    derived = key.startswith(("roh_", "mito_", "sv_"))  # variant-level results, as the VCFs
+    # variant-level results, as the VCFs
+    derived = key.startswith(("roh_", "mito_", "sv_", "cnv_"))
     if principal.role == "clinician":
         return key in _CLINICIAN_KEYS or key.startswith("report_") or derived
     if principal.role == "researcher":

@@ -31,7 +31,7 @@ __all__ = [
 
 IDENTIFIER_RE = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 FILE_KEY_RE = re.compile(
-    r"cram|crai|vcf|vcf_tbi|gvcf|gvcf_tbi|(?:qc|report|roh|mito|sv)_[a-z0-9][a-z0-9_.-]{0,62}"
+    r"cram|crai|vcf|vcf_tbi|gvcf|gvcf_tbi|(?:qc|report|roh|mito|sv|cnv)_[a-z0-9][a-z0-9_.-]{0,62}"
 )
 # IDs the service makes: a prefix and lower-case base32 ([a-z2-7]).
 SERVICE_ID_RE = re.compile(r"[a-z]{2,4}-[a-z2-7]{8,32}")
@@ -75,8 +75,8 @@ def check_file_key(key: str) -> str:
     if not FILE_KEY_RE.fullmatch(key):
         raise bad_request(
             "file key is not valid: cram, crai, vcf, vcf_tbi, gvcf, gvcf_tbi, qc_<name>, "
-            "roh_<name>, sv_<name> or report_<name> (lower case letters, digits, '_', '.', '-'; "
-            "no folders)"
+            "roh_<name>, mito_<name>, sv_<name>, cnv_<name> or report_<name> (lower case "
+            "letters, digits, '_', '.', '-'; no folders)"
         )
     return key
 

@@ -124,6 +124,7 @@ def test_file_keys_and_service_ids() -> None:
         assert check_file_key(key) == key
     assert check_file_key("mito_vcf_tbi") == "mito_vcf_tbi"
     assert check_file_key("sv_summary") == "sv_summary"
+    assert check_file_key("cnv_vcf_tbi") == "cnv_vcf_tbi"
     for key in ("../cram", "qc_", "report_X", "bam", "qc_a/b", "mito_", "mitochondria"):
         with pytest.raises(GenomeDBError):
             check_file_key(key)
@@ -210,7 +211,15 @@ def test_roh_mito_and_sv_files_are_read_as_the_vcfs_are() -> None:
     clinician = Principal("p1", "c", "clinician", department="kg-x")
     researcher = Principal("p2", "r", "researcher", projects=("p",))
     auditor = Principal("p3", "a", "auditor")
-    for key in ("roh_summary", "mito_vcf", "mito_vcf_tbi", "mito_summary", "sv_vcf", "vcf"):
+    for key in (
+        "roh_summary",
+        "mito_vcf",
+        "mito_summary",
+        "sv_vcf",
+        "cnv_vcf",
+        "cnv_summary",
+        "vcf",
+    ):
         assert may_read_file(clinician, key) and may_read_file(researcher, key)
         assert not may_read_file(auditor, key)
     assert not may_read_file(researcher, "report_pdf")
