@@ -275,7 +275,7 @@ def test_copy_number_variants_in_report_html_and_fhir_withheld_on_qc_failure(
     assert '<span class="num">7</span> Copy-number variants' in html
     assert "1 copy-number variant(s) overlap panel genes (GENE1)" in html
     assert "c1:1,001-4,000" in html and "1 (expected 2)" in html
-    assert '<span class="num">9</span> Limitations' in html
+    assert '<span class="num">10</span> Limitations' in html
     (cnv,) = [
         e["resource"]
         for e in build_bundle(report)["entry"]
