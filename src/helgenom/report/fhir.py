@@ -14,7 +14,10 @@ as urn:uuid) holding:
   the guide's variant profile: reference sequence, REF/ALT, 1-based position, allelic state,
   allele fraction, read depth, gene studied, DNA change type);
 * one region-studied Observation per panel gene (LOINC 53041-0) with its coverage;
-* one Observation per QC metric (local codes).
+* one Observation per QC metric (local codes);
+* one summary Observation per further analysis the report holds (local codes): runs of
+  homozygosity, mitochondrial variants, structural variants, copy-number variants, and the
+  family (pedigree check, a trio's Mendelian errors, de novo and compound heterozygous genes).
 
 The subject is a logical reference by the pseudonymous sample ID (system
 `urn:helgenom:pseudonym`): the EHR resolves it; no personal identifier is in the bundle.
@@ -40,6 +43,7 @@ LOCAL = "urn:helgenom:fhir:codes"
 PSEUDONYM = "urn:helgenom:pseudonym"
 SO = "http://www.sequenceontology.org"
 UCUM = "http://unitsofmeasure.org"
+DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 IG = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition"
 IG_CODES = "http://hl7.org/fhir/uv/genomics-reporting/CodeSystem/tbd-codes-cs"
 # The guide's variant-inheritance value set (LOINC): by which parent the variant was inherited;
@@ -106,6 +110,14 @@ def _uuid(report_id: str, *parts: Any) -> str:
 
 def _component(code: dict, **value: Any) -> dict:
     return {"code": code, **value}
+
+
+def _quantity(value: float, code: str = "1", unit: str | None = None) -> dict[str, Any]:
+    """A UCUM Quantity: "1" a count or ratio, "%" a percentage, "{variants}" an annotated count."""
+    out: dict[str, Any] = {"value": value, "system": UCUM, "code": code}
+    if unit:
+        out["unit"] = unit
+    return out
 
 
 def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> dict[str, Any]:
@@ -213,26 +225,21 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
             components.append(
                 _component(
                     _cc(LOINC, "81258-6", "Sample variant allelic frequency [NFr]"),
-                    valueQuantity={
-                        "value": v["allele_fraction"],
-                        "system": UCUM,
-                        "code": "1",
-                        "unit": "relative frequency",
-                    },
+                    valueQuantity=_quantity(v["allele_fraction"], unit="relative frequency"),
                 )
             )
         if v["alt_reads"] is not None:
             components.append(
                 _component(
                     _cc(LOINC, "82121-5", "Allelic read depth"),
-                    valueQuantity={"value": v["alt_reads"], "system": UCUM, "code": "1"},
+                    valueQuantity=_quantity(v["alt_reads"]),
                 )
             )
         if v["depth"] is not None:
             components.append(
                 _component(
                     _cc(LOCAL, "read-depth", "Read depth at the variant"),
-                    valueQuantity={"value": v["depth"], "system": UCUM, "code": "1"},
+                    valueQuantity=_quantity(v["depth"]),
                 )
             )
         if "inheritance" in v:  # the proband of a trio (helgenom.family)
@@ -291,12 +298,7 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
             ),
             _component(
                 _cc(LOCAL, "pct-at-min-depth", f"Bases covered >= {panel['min_depth']}x"),
-                valueQuantity={
-                    "value": gene["pct_at_min_depth"],
-                    "system": UCUM,
-                    "code": "%",
-                    "unit": "%",
-                },
+                valueQuantity=_quantity(gene["pct_at_min_depth"], "%", "%"),
             ),
         ]
         for gap in gene["under_covered"]:
@@ -319,7 +321,7 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
         value = metric["value"]
         if value is None:
             fields["dataAbsentReason"] = _cc(
-                "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                DATA_ABSENT,
                 "not-performed",
                 "Not Performed",
                 metric.get("note") or "not assessable",
@@ -328,7 +330,7 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
             fields["valueString"] = value
         else:
             unit = {"%": "%", "x": "1"}.get(metric["unit"], "1")
-            fields["valueQuantity"] = {"value": value, "system": UCUM, "code": unit}
+            fields["valueQuantity"] = _quantity(value, unit)
         fields["interpretation"] = [
             {
                 "coding": [{"system": LOCAL, "code": f"qc-{metric['status']}"}],
@@ -339,111 +341,109 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
         resource = observation(None, _cc(LOCAL, f"qc-{metric['id']}", metric["label"]), **fields)
         results.append({"reference": add("Observation", f"qc-{metric['id']}", resource)})
 
-    roh = report.get("roh")
-    if roh is not None:
-        # Runs of homozygosity: a local code (LOINC has none); the share of the autosomes in
-        # ROH, the hints as components, the interpretation as the note.
+    def summary(
+        code: str, display: str, note: str, components: list[dict], entry: str = "", **value: Any
+    ) -> None:
+        """One Observation summarising an analysis (ROH, mitochondria, SV, CNV, family): a
+        local code (`entry`: the key of its bundle entry, default the code), `value` (a
+        value[x]; none: the data-absent reason "not performed"), the findings as components
+        (none: no component list, FHIR allows no empty one), the interpretation as the note."""
         resource = observation(
             None,
-            _cc(LOCAL, "roh", "Runs of homozygosity"),
+            _cc(LOCAL, code, display),
             specimen=specimen_ref,
-            valueQuantity={
-                "value": round(100 * roh["total"]["fraction"], 2),
-                "system": UCUM,
-                "code": "%",
-            },
-            note=[{"text": roh["interpretation"]}],
+            **(value or {"dataAbsentReason": _cc(DATA_ABSENT, "not-performed")}),
+            note=[{"text": note}],
         )
-        if roh["hints"]:  # FHIR allows no empty list
-            resource["component"] = [
+        if components:
+            resource["component"] = components
+        results.append({"reference": add("Observation", entry or code, resource)})
+
+    roh = report.get("roh")
+    if roh is not None:
+        # Runs of homozygosity (LOINC has no code): the share of the autosomes in ROH, the
+        # hints (UPD, consanguinity) as components.
+        summary(
+            "roh",
+            "Runs of homozygosity",
+            roh["interpretation"],
+            [
                 _component(_cc(LOCAL, "roh-hint", "ROH hint"), valueString=hint)
                 for hint in roh["hints"]
-            ]
-        results.append({"reference": add("Observation", "roh", resource)})
+            ],
+            valueQuantity=_quantity(round(100 * roh["total"]["fraction"], 2), "%"),
+        )
 
     mito = report.get("mito")
     if mito is not None:
-        # Mitochondrial variants: a local code, the number reported as the value, each variant
-        # as a component (HGVS-like text with its allele fraction and class), the
-        # interpretation (or why it was not assessed) as the note.
-        resource = observation(
-            None,
-            _cc(LOCAL, "mito-variants", "Mitochondrial variants (heteroplasmy)"),
-            specimen=specimen_ref,
-            note=[{"text": mito["interpretation"]}],
-        )
-        if mito["assessed"]:
-            resource["valueQuantity"] = {
-                "value": mito["counts"]["reported"],
-                "system": UCUM,
-                "code": "{variants}",
-            }
-        else:
-            resource["dataAbsentReason"] = _cc(
-                "http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-performed"
-            )
-        if mito["variants"]:  # FHIR allows no empty list
-            resource["component"] = [
+        # Mitochondrial variants: the number reported, each variant (HGVS-like text with its
+        # allele fraction and class) as a component.
+        summary(
+            "mito-variants",
+            "Mitochondrial variants (heteroplasmy)",
+            mito["interpretation"],
+            [
                 _component(
                     _cc(LOCAL, "mito-variant", "Mitochondrial variant"),
                     valueString=f"{v['contig']}:{v['pos']} {v['ref']}>{v['alt']} "
                     f"AF {v['af']:.3f} {v['class']}",
                 )
                 for v in mito["variants"]
-            ]
-        results.append({"reference": add("Observation", "mito", resource)})
+            ],
+            entry="mito",
+            **(
+                {"valueQuantity": _quantity(mito["counts"]["reported"], "{variants}")}
+                if mito["assessed"]
+                else {}
+            ),
+        )
+
     sv = report.get("sv")
     if sv is not None:
-        # Structural variants: a local code; the count of PASS calls, the counts by type and
-        # the calls touching the panel's genes as components, the interpretation as the note.
-        resource = observation(
-            None,
-            _cc(LOCAL, "sv", "Structural variants"),
-            specimen=specimen_ref,
-            valueQuantity={"value": sv["total"], "system": UCUM, "code": "1"},
-            note=[{"text": sv["interpretation"]}],
+        # Structural variants: the count of PASS calls; the counts by type and the calls
+        # touching the panel's genes as components.
+        summary(
+            "sv",
+            "Structural variants",
+            sv["interpretation"],
+            [
+                _component(
+                    _cc(LOCAL, f"sv-count-{svtype.lower()}", f"{svtype} calls"),
+                    valueQuantity=_quantity(count),
+                )
+                for svtype, count in sv["counts"].items()
+            ]
+            + [
+                _component(
+                    _cc(LOCAL, "sv-panel-call", "SV touching panel genes"),
+                    valueString=(
+                        f"{c['type']} {c['contig']}:{c['pos']}-{c['end']} {c['genotype']}"
+                        + (f" (to {c['chr2']}:{c['pos2']})" if c["type"] == "BND" else "")
+                        + f": {', '.join(c['genes'])}"
+                    ),
+                )
+                for c in sv["panel_calls"]
+            ],
+            valueQuantity=_quantity(sv["total"]),
         )
-        components = [
-            _component(
-                _cc(LOCAL, f"sv-count-{svtype.lower()}", f"{svtype} calls"),
-                valueQuantity={"value": count, "system": UCUM, "code": "1"},
-            )
-            for svtype, count in sv["counts"].items()
-        ]
-        components += [
-            _component(
-                _cc(LOCAL, "sv-panel-call", "SV touching panel genes"),
-                valueString=(
-                    f"{c['type']} {c['contig']}:{c['pos']}-{c['end']} {c['genotype']}"
-                    + (f" (to {c['chr2']}:{c['pos2']})" if c["type"] == "BND" else "")
-                    + f": {', '.join(c['genes'])}"
-                ),
-            )
-            for c in sv["panel_calls"]
-        ]
-        resource["component"] = components
-        results.append({"reference": add("Observation", "sv", resource)})
+
     cnv = report.get("cnv")
     if cnv is not None:
-        # Copy-number variants: a local code; the number of calls (or, not assessed, a data
-        # absent reason), losses and gains and the calls overlapping the panel's genes as
-        # components, the interpretation as the note.
-        resource = observation(
-            None,
-            _cc(LOCAL, "cnv", "Copy-number variants"),
-            specimen=specimen_ref,
-            note=[{"text": cnv["interpretation"]}],
-        )
-        if cnv["assessed"]:
-            resource["valueQuantity"] = {"value": cnv["total"], "system": UCUM, "code": "1"}
-            components = [
+        # Copy-number variants: the number of calls; losses, gains and the calls overlapping
+        # the panel's genes as components.
+        assessed = cnv["assessed"]
+        summary(
+            "cnv",
+            "Copy-number variants",
+            cnv["interpretation"],
+            [
                 _component(
                     _cc(LOCAL, f"cnv-count-{kind}", {"loss": "Losses", "gain": "Gains"}[kind]),
-                    valueQuantity={"value": count, "system": UCUM, "code": "1"},
+                    valueQuantity=_quantity(count),
                 )
-                for kind, count in cnv["counts"].items()
+                for kind, count in (cnv["counts"].items() if assessed else ())
             ]
-            components += [
+            + [
                 _component(
                     _cc(LOCAL, "cnv-panel-call", "CNV overlapping panel genes"),
                     valueString=(
@@ -452,26 +452,16 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
                         f"{', '.join(c['genes'])}"
                     ),
                 )
-                for c in cnv["panel_calls"]
-            ]
-            resource["component"] = components
-        else:
-            resource["dataAbsentReason"] = _cc(
-                "http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-performed"
-            )
-        results.append({"reference": add("Observation", "cnv", resource)})
+                for c in (cnv["panel_calls"] if assessed else ())
+            ],
+            **({"valueQuantity": _quantity(cnv["total"])} if assessed else {}),
+        )
+
     family = report.get("family")
     if family is not None and family["family"] is not None:
-        # Identity and family: a local code; the pedigree check as the value, a trio's
-        # Mendelian error rate, de novo counts, its de novo candidates in the panel's genes and
-        # compound heterozygous genes as components, the interpretation as the note.
-        resource = observation(
-            None,
-            _cc(LOCAL, "family", "Family and pedigree check"),
-            specimen=specimen_ref,
-            valueCodeableConcept={"text": family["pedigree_check"] or "not assessable"},
-            note=[{"text": f"{family['interpretation']} ({family['pedigree_reason']})"}],
-        )
+        # Identity and family: the pedigree check as the value; the role, a trio's Mendelian
+        # error rate, de novo counts, its de novo candidates in the panel's genes and compound
+        # heterozygous genes as components.
         components = [
             _component(_cc(LOCAL, "family-role", "Role in the family"), valueString=family["role"])
         ]
@@ -481,15 +471,13 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
                 components.append(
                     _component(
                         _cc(LOCAL, "mendelian-error-pct", "Mendelian errors"),
-                        valueQuantity={
-                            "value": trio["mendelian_error_pct"], "system": UCUM, "code": "%"
-                        },
+                        valueQuantity=_quantity(trio["mendelian_error_pct"], "%"),
                     )
-                )  # fmt: skip
+                )
             components.append(
                 _component(
                     _cc(LOCAL, "de-novo-total", "De novo candidates genome-wide"),
-                    valueQuantity={"value": trio["de_novo_total"], "system": UCUM, "code": "1"},
+                    valueQuantity=_quantity(trio["de_novo_total"]),
                 )
             )
             components += [
@@ -506,8 +494,13 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
                 )
                 for gene in trio["compound_heterozygous_genes"]
             ]
-        resource["component"] = components
-        results.append({"reference": add("Observation", "family", resource)})
+        summary(
+            "family",
+            "Family and pedigree check",
+            f"{family['interpretation']} ({family['pedigree_reason']})",
+            components,
+            valueCodeableConcept={"text": family["pedigree_check"] or "not assessable"},
+        )
 
     diagnostic: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
