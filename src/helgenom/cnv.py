@@ -17,10 +17,11 @@ The reference (``cnv.reference``):
 * ``flat``: every bin expected at the same depth (``cnvkit reference`` without normals, GC and
   repeat content from the FASTA). Works for one sample; biases of the library and of
   mappability are not divided out, so small events in hard regions are noisier.
-* ``run``: a panel of normals made, for each sample, of the run's other samples (leave one
-  out; at least ``cnv.min_normals`` of them). The median over them divides out the lab's
-  biases; a CNV shared by most of them (a common CNV, or one inherited by the relatives of a
-  family run) is divided out too and not called.
+* ``run``: a panel of normals made, for each sample, of the run's samples unrelated to it
+  (leave one out, and leave its declared family out: ``Pedigree.unrelated``; at least
+  ``cnv.min_normals`` of them). The median over them divides out the lab's biases; a CNV
+  shared by most of them (a common CNV) is divided out too and not called. A CNV a child
+  inherited is not: its parents are never its normals.
 * ``file``: a site's panel of normals, a cnvkit reference ``.cnn`` built from normal samples
   of the same chemistry at the same bins (``cnv.reference_file``; README, Copy-number
   variants).

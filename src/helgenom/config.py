@@ -351,11 +351,12 @@ def check_sv(config: Mapping[str, Any], config_files: Sequence[str | Path] = ())
 def check_cnv(
     config: Mapping[str, Any],
     config_files: Sequence[str | Path] = (),
-    n_samples: int | None = None,
+    normals: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Check the `cnv` section: the reference mode has what it needs (file: an existing
-    reference_file, and only then one; run: at least min_normals other samples in the run,
-    when `n_samples` is given), and the exclude file exists."""
+    reference_file, and only then one; run: every sample has at least min_normals normals,
+    when `normals` (sample -> the run's samples unrelated to it, Pedigree.unrelated) is
+    given), and the exclude file exists."""
     cnv = config.get("cnv", {})
     if not cnv.get("enabled", True):
         return
@@ -390,13 +391,18 @@ def check_cnv(
             f"{_locate(key, files)}: '{_dotted(key)}' is set but cnv.reference is {mode}: the "
             "file would not be used. Fix: set cnv.reference to file, or remove the key."
         )
-    if mode == "run" and n_samples is not None and n_samples - 1 < cnv.get("min_normals", 5):
+    fewest = min(normals, key=lambda s: len(normals[s])) if normals else None
+    min_normals = cnv.get("min_normals", 5)
+    if mode == "run" and normals is not None and fewest and len(normals[fewest]) < min_normals:
         key = ("cnv", "reference")
+        related = len(normals) - 1 - len(normals[fewest])
         problems.append(
-            f"{_locate(key, files)}: 'cnv.reference' is run, but the run has {n_samples} "
-            f"sample(s): {n_samples - 1} other(s) as the panel of normals, fewer than "
-            f"cnv.min_normals ({cnv.get('min_normals', 5)}). Fix: set cnv.reference to file "
-            "(the site's panel of normals) or flat, or run more samples together."
+            f"{_locate(key, files)}: 'cnv.reference' is run, but the run has {len(normals)} "
+            f"sample(s): sample {fewest!r} has {len(normals[fewest])} unrelated other(s) as its "
+            f"panel of normals"
+            + (f" ({related} relative(s) of its family left out)" if related else "")
+            + f", fewer than cnv.min_normals ({min_normals}). Fix: set cnv.reference to file "
+            "(the site's panel of normals) or flat, or run more unrelated samples together."
         )
     exclude = cnv.get("exclude_bed")
     if exclude and not Path(exclude).is_file():

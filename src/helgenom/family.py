@@ -79,6 +79,17 @@ class Pedigree:
         family = self.members[sample_id].family
         return family if family in self.families() else None
 
+    def unrelated(self, sample_id: str) -> list[str]:
+        """The run's other samples outside the sample's declared family (sheet order): the
+        samples a CNV panel of normals may hold (a CNV inherited by relatives would be
+        divided out as normal). Parents share their child's family (pedigree_problems)."""
+        family = self.members[sample_id].family
+        return [
+            other
+            for other, member in self.members.items()
+            if other != sample_id and not (family and member.family == family)
+        ]
+
     def trios(self) -> list[Trio]:
         """Children whose father and mother are both samples of the run."""
         return [

@@ -12,6 +12,7 @@ import ast
 import importlib
 import importlib.util
 import pkgutil
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,6 +174,19 @@ def _code_lines_with(text: str, files: list[Path]) -> list[str]:
 def test_no_smk_file_edits_sys_path() -> None:
     found = _code_lines_with("sys.path", _workflow_files())
     assert not found, "sys.path edited in: " + ", ".join(found)
+
+
+def test_input_functions_live_in_common_smk() -> None:
+    """Every function of wildcards (an input function) is defined in workflow/rules/common.smk,
+    so the rule files show only rules (and the helpers of their commands)."""
+    found = [
+        f"{path.relative_to(workflow_dir())}:{number}"
+        for path in _workflow_files()
+        if path.name != "common.smk"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.match(r"\s*def \w+\(wildcards\b", line)
+    ]
+    assert not found, "input functions outside common.smk: " + ", ".join(found)
 
 
 def _docstrings(tree: ast.Module) -> set[int]:

@@ -268,13 +268,27 @@ def test_cnv_defaults_are_filled_in(tmp_path: Path) -> None:
         ({"reference": "file"}, 1, "'cnv.reference' is file but 'cnv.reference_file' is not set"),
         ({"reference": "file", "reference_file": "missing.cnn"}, 1, "missing.cnn does not exist"),
         ({"reference_file": "pon.cnn"}, 1, "is set but cnv.reference is flat"),
-        ({"reference": "run"}, 3, "2 other(s) as the panel of normals, fewer than"),
+        (
+            {"reference": "run"},
+            3,
+            "sample 'S1' has 2 unrelated other(s) as its panel of normals, "
+            "fewer than cnv.min_normals (5)",
+        ),
+        (
+            {"reference": "run", "min_normals": 2},
+            {"S1": ["S3"], "S2": ["S3"], "S3": ["S1", "S2"]},
+            "'S1' has 1 unrelated other(s) as its panel of normals "
+            "(1 relative(s) of its family left out), fewer than cnv.min_normals (2)",
+        ),
         ({"exclude_bed": "nowhere.bed"}, 1, "nowhere.bed does not exist"),
     ],
 )
 def test_cnv_config_problems_name_file_key_and_fix(
-    tmp_path: Path, cnv: dict, samples: int, message: str
+    tmp_path: Path, cnv: dict, samples: int | dict[str, list[str]], message: str
 ) -> None:
+    if isinstance(samples, int):  # unrelated samples S1..Sn
+        ids = [f"S{i}" for i in range(1, samples + 1)]
+        samples = {s: [t for t in ids if t != s] for s in ids}
     (tmp_path / "pon.cnn").write_text("chromosome\tstart\tend\tgene\tlog2\tdepth\n")
     cnv = {k: str(tmp_path / v) if k.endswith(("_file", "_bed")) and v != "missing.cnn" else v
            for k, v in cnv.items()}  # fmt: skip
@@ -290,13 +304,15 @@ def test_cnv_reference_file_must_be_a_cnvkit_reference(tmp_path: Path) -> None:
     bad.write_text("contig\tpos\n")
     config, files = _config(tmp_path, {"reference": "file", "reference_file": str(bad)})
     with pytest.raises(ConfigError, match="is not a cnvkit reference"):
-        check_cnv(config, files, 1)
+        check_cnv(config, files, {"S1": []})
     bad.write_text("chromosome\tstart\tend\tgene\tlog2\tdepth\tgc\n")
-    check_cnv(config, files, 1)  # a cnvkit reference passes
+    check_cnv(config, files, {"S1": []})  # a cnvkit reference passes
     run, files = _config(tmp_path, {"reference": "run", "min_normals": 2})
-    check_cnv(run, files, 3)  # two others suffice
+    check_cnv(
+        run, files, {"S1": ["S2", "S3"], "S2": ["S1", "S3"], "S3": ["S1", "S2"]}
+    )  # two suffice
     off, files = _config(tmp_path, {"enabled": False, "reference": "file"})
-    check_cnv(off, files, 1)  # not used when disabled
+    check_cnv(off, files, {"S1": []})  # not used when disabled
 
 
 def test_cnv_thresholds_out_of_range_are_refused(tmp_path: Path) -> None:

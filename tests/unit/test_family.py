@@ -119,6 +119,10 @@ def test_pedigree_declarations() -> None:
     assert ped.trios() == [family.Trio("P1", "F", "M", "F1")]
     assert ped.expected("P1", "F") == ped.expected("M", "P1") == "parent-offspring"
     assert ped.expected("F", "M") == "unrelated"
+    # a CNV panel of normals: the others outside the family (a lone F2 member is unrelated)
+    assert ped.unrelated("P1") == ped.unrelated("M") == ["S"]
+    assert ped.unrelated("S") == ["P1", "F", "M"]
+    assert _pedigree([{"sample_id": "A"}, {"sample_id": "B"}]).unrelated("A") == ["B"]
     assert ped.ped("F1").splitlines() == [
         "F1\tP1\tF\tM\t0\t2",
         "F1\tF\t0\t0\t1\t0",

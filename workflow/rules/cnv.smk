@@ -1,48 +1,16 @@
 # Copy-number variants per sample from read depth (helgenom.cnv): cnvkit bins of the accessible
-# genome (once per run), each sample's coverage over them (mosdepth, as a cnvkit table), a reference (cnv.reference: flat,
-# the run's other samples, or the site's panel of normals), cnvkit fix and CBS segments; the
-# segments called gains and losses at integer copy number with the panel genes they overlap
-# -> results/cnv/<sample>.vcf.gz (+ .tbi) and <sample>.cnv.json, a MultiQC table for the run,
-# and a section of the clinical report. cnv.enabled false: no cnvkit job, "not assessed".
+# genome (once per run), each sample's coverage over them (mosdepth, as a cnvkit table), a
+# reference (cnv.reference: flat, the run's samples unrelated to it, or the site's panel of
+# normals), cnvkit fix and CBS segments; the segments called gains and losses at integer copy
+# number with the panel genes they overlap -> results/cnv/<sample>.vcf.gz (+ .tbi) and
+# <sample>.cnv.json, a MultiQC table for the run, and a section of the clinical report.
+# cnv.enabled false: no cnvkit job, "not assessed". Settings and input functions: common.smk.
 
-from helgenom.cnv import CnvSettings  # noqa: E402
-
-CNV = CnvSettings.from_config(config["cnv"])
 # Debian installs the command as `cnvkit`, bioconda as `cnvkit.py`; pandas' FutureWarnings of
 # cnvkit 0.9.9 kept out of the logs.
 CNVKIT = "PYTHONWARNINGS=ignore::FutureWarning $(command -v cnvkit.py || echo cnvkit)"
 CNV_BINS = "results/cnv/bins/targets.bed"
 CNV_ANTITARGET = "results/cnv/bins/antitarget.coverage.cnn"
-
-
-def cnv_reference(wildcards):
-    """The reference a sample's coverage is divided by (cnv.reference)."""
-    if CNV.reference == "file":
-        return CNV.reference_file
-    if CNV.reference == "run":
-        return f"results/cnv/reference/{wildcards.sample}.cnn"
-    return "results/cnv/reference/flat.cnn"
-
-
-def cnv_normals(wildcards):
-    """reference run: the coverage of the run's other samples (the panel of normals)."""
-    return [
-        f"results/cnv/coverage/{s}.targetcoverage.cnn" for s in SAMPLES if s != wildcards.sample
-    ]
-
-
-def cnv_call_inputs(wildcards):
-    """What a sample's calls are made of: its segments and bins (none when not enabled), its
-    panel's BED, the reference index (contig lengths for the VCF)."""
-    files = {"fai": f"{REF_FA}.fai"}
-    if CNV.enabled:
-        files["cns"] = f"results/cnv/{wildcards.sample}.cns"
-        files["coverage"] = f"results/cnv/coverage/{wildcards.sample}.targetcoverage.cnn"
-        files["cnr"] = f"results/cnv/{wildcards.sample}.cnr"
-    panel = REPORT_PANELS.get(wildcards.sample)
-    if panel:
-        files["bed"] = str(panel.bed)
-    return files
 
 
 rule cnv_access:
@@ -186,7 +154,7 @@ rule cnv_reference_run:
     conda:
         "../../envs/cnvkit.yaml"
     shell:
-        # leave-one-out panel of normals: the median of the other samples, per bin
+        # leave-one-out panel of normals: the median of the unrelated samples, per bin
         "{params.cnvkit} reference -f {input.fa} {input.normals} -o {output} > {log} 2>&1"
 
 
@@ -260,7 +228,8 @@ rule cnv_vcf:
             genes = read_gene_intervals(input.bed) if "bed" in input.keys() else []
             segments = with_median_log2(read_segments(input.cns), read_bin_log2(input.cnr))
             calls = call_cnvs(segments, sample.sex, CNV, genes)
-            normals = len(SAMPLES) - 1 if CNV.reference == "run" else None
+            run = CNV.reference == "run"
+            normals = len(PEDIGREE.unrelated(wildcards.sample)) if run else None
             summary = summarise_cnv(wildcards.sample, calls, segments, CNV, normals=normals)
         elif CNV.enabled:
             calls = []

@@ -14,6 +14,7 @@ from helgenom.calling import (
     mode_callers,
     soft_filter_pipeline,
 )
+from helgenom.cnv import CnvSettings
 from helgenom.failover import FencedError, check_job_lease, hold_lease
 from helgenom.family import Settings as IdentitySettings
 from helgenom.family import TrioSettings, pedigree
@@ -24,6 +25,7 @@ from helgenom.samplesheet import read_group, read_group_fields
 from helgenom.scheduling import family_clocks, sample_clocks, shared_clock
 from helgenom.scheduling import TAG_DEADLINE, TAG_RANK, TAG_SAMPLE
 from helgenom.sites import get_site
+from helgenom.sv import SV_CALLER_OUTPUT, SvSettings
 from helgenom.versions import TOOLS
 
 
@@ -71,6 +73,9 @@ IDENTITY_SITES = config["identity"]["sites"]
 TRIO_SETTINGS = TrioSettings(**config["family"])
 # The run's relatedness needs two samples with gVCFs.
 RELATEDNESS = GVCF and len(SAMPLES) > 1
+# Structural and copy-number variants (sv.smk, cnv.smk).
+SV = SvSettings.from_config(config["sv"])
+CNV = CnvSettings.from_config(config["cnv"])
 
 
 wildcard_constraints:
@@ -345,6 +350,65 @@ def final_outputs():
     if EXPORT:
         out += [f"results/export/{sample}.receipt.json" for sample in SAMPLES]
     return out
+
+
+# ---- structural and copy-number variants (workflow/rules/sv.smk, cnv.smk) ------------------
+def sv_caller_calls(wildcards):
+    """The calls of each caller of sv.callers (the merge step's inputs, by caller name)."""
+    return {c: SV_CALLER_OUTPUT[c].format(sample=wildcards.sample) for c in SV.callers}
+
+
+def cnv_reference(wildcards):
+    """The reference a sample's coverage is divided by (cnv.reference)."""
+    if CNV.reference == "file":
+        return CNV.reference_file
+    if CNV.reference == "run":
+        return f"results/cnv/reference/{wildcards.sample}.cnn"
+    return "results/cnv/reference/flat.cnn"
+
+
+def cnv_normals(wildcards):
+    """reference run: the coverage of the run's samples unrelated to the sample (the panel of
+    normals: not itself, not its family's members, whose inherited CNVs it shares)."""
+    return [
+        f"results/cnv/coverage/{s}.targetcoverage.cnn"
+        for s in PEDIGREE.unrelated(wildcards.sample)
+    ]
+
+
+def cnv_call_inputs(wildcards):
+    """What a sample's calls are made of: its segments and bins (none when not enabled), its
+    panel's BED, the reference index (contig lengths for the VCF)."""
+    files = {"fai": f"{REF_FA}.fai"}
+    if CNV.enabled:
+        files["cns"] = f"results/cnv/{wildcards.sample}.cns"
+        files["coverage"] = f"results/cnv/coverage/{wildcards.sample}.targetcoverage.cnn"
+        files["cnr"] = f"results/cnv/{wildcards.sample}.cnr"
+    bed = panel_bed(wildcards)
+    if bed:
+        files["bed"] = bed
+    return files
+
+
+# ---- clinical reports (workflow/rules/report.smk) -------------------------------------------
+def report_samples():
+    """The samples whose indication has a gene panel: they get a clinical report."""
+    return [sample for sample in SAMPLES if sample in REPORT_PANELS]
+
+
+def report_outputs():
+    """Every sample's QC gate, and the report renderings of the samples with a panel."""
+    out = [f"results/qc/gate/{sample}.json" for sample in SAMPLES]
+    for sample in report_samples():
+        out += [f"results/report/{sample}.{ext}" for ext in ("json", "html", "pdf", "fhir.json")]
+    return out
+
+
+def panel_bed(wildcards):
+    """The sample's gene panel BED (its report's variants and coverage, the genes its SVs and
+    CNVs are annotated with); none for a sample without a panel."""
+    panel = REPORT_PANELS.get(wildcards.sample)
+    return str(panel.bed) if panel else []
 
 
 # ---- export into the national genome database (workflow/rules/export.smk) -----------------

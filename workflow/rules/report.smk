@@ -9,22 +9,6 @@ GFF3 = config["report"]["gff3"]
 PANEL_CSQ = " | bcftools csq --local-csq --phase a -f {input.fa} -g {input.gff3} -Ou" if GFF3 else ""
 
 
-def report_samples():
-    return [sample for sample in SAMPLES if sample in REPORT_PANELS]
-
-
-def report_outputs():
-    """Every sample's QC gate, and the report renderings of the samples with a panel."""
-    out = [f"results/qc/gate/{sample}.json" for sample in SAMPLES]
-    for sample in report_samples():
-        out += [f"results/report/{sample}.{ext}" for ext in ("json", "html", "pdf", "fhir.json")]
-    return out
-
-
-def panel_bed(wildcards):
-    return str(REPORT_PANELS[wildcards.sample].bed)
-
-
 rule panel_variants:
     input:
         vcf="results/vcf/{sample}.vcf.gz",

@@ -6,20 +6,6 @@
 # a MultiQC table for the run, and a section of the clinical report.
 
 from helgenom.paths import package_path  # noqa: E402
-from helgenom.sv import SV_CALLER_OUTPUT, SvSettings  # noqa: E402
-
-SV = SvSettings.from_config(config["sv"])
-
-
-def sv_caller_calls(wildcards):
-    """The calls of each caller of sv.callers (the merge step's inputs, by caller name)."""
-    return {c: SV_CALLER_OUTPUT[c].format(sample=wildcards.sample) for c in SV.callers}
-
-
-def sv_panel_bed(wildcards):
-    """The sample's panel BED (the genes the SVs are annotated with); none without a panel."""
-    panel = REPORT_PANELS.get(wildcards.sample)
-    return str(panel.bed) if panel else []
 
 
 rule sv_delly:
@@ -83,7 +69,7 @@ rule sv_tiddit:
 rule sv_vcf:
     input:
         unpack(sv_caller_calls),
-        bed=sv_panel_bed,
+        bed=panel_bed,
         exclude=SV.exclude_bed or [],  # TIDDIT's calls in it are left out
     output:
         vcf="results/sv/{sample}.vcf.gz",

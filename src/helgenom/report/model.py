@@ -177,7 +177,8 @@ def _cnv_limitation(cnv: Mapping[str, Any]) -> str:
     reference = {
         "flat": "a flat reference (no panel of normals: library and mappability biases are "
         "not divided out)",
-        "run": "a panel of normals of the run's other samples (CNVs they share are not seen)",
+        "run": "a panel of normals of the run's unrelated samples (CNVs common among them "
+        "are not seen)",
         "file": "the site's panel of normals",
     }[settings["reference"]]
     smallest = settings["bin_size"] * settings["min_bins"]
