@@ -326,3 +326,41 @@ def test_failover_stops_a_hung_run_process(tmp_path: Path) -> None:
         assert time.monotonic() < deadline, "the Snakemake process group survived"
         time.sleep(0.05)
     assert failover.stop_process(tmp_path) == f"process {proc.pid} had ended"
+
+
+def test_interrupt_is_repeated_until_the_process_group_ends(tmp_path: Path) -> None:
+    """A process that lets its first SIGINT pass (as Snakemake can) ends on the second; one
+    that ignores every SIGINT is reported as still running when the time is up."""
+    import subprocess
+    import sys
+
+    from helgenom.watchdog import interrupt_group
+
+    script = tmp_path / "stubborn.py"
+    script.write_text(
+        "import signal, sys, time\n"
+        "seen = []\n"
+        "def handler(signum, frame):\n"
+        "    seen.append(signum)\n"
+        "    if len(seen) >= int(sys.argv[1]):\n"
+        "        sys.exit(3)\n"
+        "signal.signal(signal.SIGINT, handler)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+
+    def start(needed: int) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([sys.executable, str(script), str(needed)],
+                                stdout=subprocess.PIPE, start_new_session=True)  # fmt: skip
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        return proc
+
+    second = start(2)
+    assert interrupt_group(second, timeout=30, every=0.5) and second.returncode == 3
+    never = start(1000)
+    try:
+        assert not interrupt_group(never, timeout=1.5, every=0.5)
+        assert never.poll() is None
+    finally:
+        never.kill()
+        never.wait()
