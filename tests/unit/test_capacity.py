@@ -11,7 +11,7 @@ import pytest
 
 from helgenom.calling import CALLING_CPU_FACTOR
 from helgenom.capacity import fitted_model
-from helgenom.capacity.measure import CapacityError, measure_run, read_benchmark
+from helgenom.capacity.measure import CapacityError, job_cpu_s, measure_run, read_benchmark
 from helgenom.capacity.model import (
     CHUNK_TARGET_HOURS,
     GENOME_BASES,
@@ -308,6 +308,20 @@ def test_read_benchmark_averages_repeats(tmp_path: Path) -> None:
     path = tmp_path / "b.tsv"
     path.write_text(HEADER + "2\t-\t10\t1\t1\t1\t0\t0\t1\t1.0\n4\t-\tNA\t1\t1\t1\t0\t0\t1\t3.0\n")
     assert read_benchmark(path) == (2.0, 3.0, 10.0)
+
+
+def test_a_jobs_cpu_is_bounded_by_its_wall_time_and_threads(runs: list[Path]) -> None:
+    """A local run's `run:` job is benchmarked as the whole Snakemake process (its CPU since
+    it started): bounded by wall x threads; real measurements stay as they are."""
+    assert job_cpu_s("versions", 19.8, 0.01) == pytest.approx(0.01)
+    assert job_cpu_s("align_bwa", 300.0, 60.0) == 300.0  # 8 threads: 480 s allowed
+    assert job_cpu_s("align_bwa", 600.0, 60.0) == 480.0
+    assert job_cpu_s("a_rule_not_in_rules", 19.8, 0.01) == 19.8  # unknown threads: as measured
+    run = runs[0]
+    bench = run / "benchmarks" / "qc_gate" / "S1.tsv"
+    bench.write_text(HEADER + "0.01\t0:00:00\t187\t1\t1\t1\t0\t0\t0\t19.8\n")
+    job = next(j for j in measure_run(run).jobs if j.path == "benchmarks/qc_gate/S1.tsv")
+    assert job.cpu_s == pytest.approx(0.01)
 
 
 def test_the_packaged_model_is_the_one_resources_and_chunks_use() -> None:

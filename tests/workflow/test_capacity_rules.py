@@ -1,4 +1,4 @@
-"""helgenom.capacity.model.RULES (stage, scatter, threads, estimate of each rule) agrees with
+"""helgenom.capacity.rules.RULES (stage, scatter, threads, estimate of each rule) agrees with
 the workflow, so that the capacity projection runs the rules as the workflow does."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from helgenom import resources as res
-from helgenom.capacity.model import NOT_PER_SAMPLE, RULES, STAGES
+from helgenom.capacity.model import NOT_PER_SAMPLE
+from helgenom.capacity.rules import RULES, STAGES
 from workflow_helpers import load_workflow_rules, write_demo_run
 
 
@@ -31,7 +32,7 @@ def test_every_benchmarked_rule_of_a_sample_is_known(rules: dict[str, Any]) -> N
         and not name.startswith(("reference_", "genome_chunks"))
         and not name.startswith(NOT_PER_SAMPLE)
     }
-    assert benchmarked - set(RULES) == set(), "add these rules to helgenom.capacity.model.RULES"
+    assert benchmarked - set(RULES) == set(), "add these rules to helgenom.capacity.rules.RULES"
     assert set(RULES) - set(rules) == set(), "RULES names rules the workflow does not have"
 
 

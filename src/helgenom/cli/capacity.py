@@ -54,7 +54,7 @@ def cmd_capacity(args: argparse.Namespace) -> int:
     unknown = rules_without_info(model)
     if unknown:
         print(
-            f"helgenom capacity: rules without a stage in helgenom.capacity.model.RULES "
+            f"helgenom capacity: rules without a stage in helgenom.capacity.rules.RULES "
             f"(counted in core-hours, not in the critical path): {', '.join(unknown)}",
             file=sys.stderr,
         )
