@@ -23,7 +23,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import math
 import os
 import shutil
 import signal
@@ -48,7 +47,6 @@ from helgenom.rundir import (
     utc_stamp,
     write_lease,
 )
-from helgenom.watchdog import INTERRUPT_EVERY
 
 # Folders of a run directory that hold outputs (besides the reference's prep_dir).
 OUTPUT_DIRS = ("results",)
@@ -323,8 +321,7 @@ def _alive(pid: int) -> bool:
 def stop_process(run_dir: Path, timeout: float = 60) -> str:
     """Stop the run's recorded `helgenom run` and its Snakemake if they run on this host:
     SIGINT (Snakemake cancels what it can and exits; on SIGTERM it would wait for its jobs,
-    for ever when the controller is gone; repeated as in helgenom.watchdog.interrupt_group),
-    SIGKILL to both after `timeout`. What was done."""
+    for ever when the controller is gone), SIGKILL to both after `timeout`. What was done."""
     data = read_process(run_dir)
     if data is None:
         return "no recorded process"
@@ -334,13 +331,10 @@ def stop_process(run_dir: Path, timeout: float = 60) -> str:
     group = data.get("snakemake_pgid")
     if not _alive(pid) and (group is None or not _alive(int(group))):
         return f"process {pid} had ended"
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)  # helgenom run passes it on to Snakemake
     deadline = time.monotonic() + timeout
-    interrupted = -math.inf
     while time.monotonic() < deadline:
-        if time.monotonic() - interrupted >= INTERRUPT_EVERY:  # again: Snakemake can lose one
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGINT)  # helgenom run passes it on to Snakemake
-            interrupted = time.monotonic()
         if not _alive(pid) and (group is None or not _alive(int(group))):
             return f"stopped process {pid}"
         time.sleep(0.5)

@@ -190,44 +190,21 @@ def cancelled_end_message(cancelled: Sequence[SlurmJob]) -> str:
     )
 
 
-# Seconds between the SIGINTs of a stop: Snakemake 9.27 can lose one. Seen in the Slurm tests
-# under load: after a single SIGINT Snakemake went on, logging no "Terminating processes",
-# and then waited for ever for the job Slurm had cancelled (likely the signal fell while its
-# main thread ran an asyncio event loop, whose own SIGINT handling it does not pass on). A
-# second Ctrl-C, as an operator would press it, stops it; one arriving while Snakemake
-# cancels its jobs (scancel: under a second) is rare at this spacing.
-INTERRUPT_EVERY = 15.0
-
-
-def interrupt_group(
-    proc: subprocess.Popen[bytes], timeout: float, every: float = INTERRUPT_EVERY
-) -> bool:
-    """SIGINT to the process group of `proc` (Snakemake's: Ctrl-C), again every `every`
-    seconds, until `proc` ends or `timeout` seconds pass; whether it ended."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=max(0.0, min(every, deadline - time.monotonic())))
-            return True
-        except subprocess.TimeoutExpired:
-            if time.monotonic() >= deadline:
-                return False
-
-
 def _stop_group(proc: subprocess.Popen[bytes], kill_timeout: float) -> None:
-    """Stop the child's process group: SIGINT (repeated: interrupt_group), then SIGKILL.
+    """Stop the child's process group: SIGINT, wait, then SIGKILL.
 
     SIGINT, not SIGTERM: on SIGTERM Snakemake waits for its running jobs to finish, which
     never happens with the controller gone; on SIGINT (Ctrl-C) it cancels them (as far as
     the site still answers) and exits.
     """
-    if not interrupt_group(proc, kill_timeout):
+    for sig, wait in ((signal.SIGINT, kill_timeout), (signal.SIGKILL, 30.0)):
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=30.0)
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
     # What of the group outlived its leader goes too.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
