@@ -12,7 +12,9 @@ accounts and accounting, so they run one after the other on one worker).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,19 @@ GIAB = TESTDATA / "giab-na12878-chr20"
 
 # Folder name -> tier marker (the service's tests of a running server are end to end).
 TIERS = {"unit": "unit", "workflow": "workflow", "e2e": "e2e", "slurm": "slurm", "service": "e2e"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGINT handled again when the suite was started with it ignored. A non-interactive
+    shell ignores SIGINT in what it starts in the background (`bash scripts/test.sh &`,
+    nohup), exec keeps an ignored signal ignored, and Snakemake started by a test then ignores
+    the operator's Ctrl-C the test sends (seen: test_scancel_mid_run_then_rerun waited 120 s
+    for a Snakemake that never stopped). A handled signal is reset to its default on exec, so
+    the processes the tests start get SIGINT's default again. (`helgenom run` does the same
+    for its Snakemake: helgenom.watchdog.)"""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        with contextlib.suppress(ValueError):  # not the main thread: left as it is
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def tier_of(path: Path) -> str | None:
