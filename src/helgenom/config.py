@@ -391,11 +391,11 @@ def check_cnv(
             f"{_locate(key, files)}: '{_dotted(key)}' is set but cnv.reference is {mode}: the "
             "file would not be used. Fix: set cnv.reference to file, or remove the key."
         )
-    fewest = min(normals, key=lambda s: len(normals[s])) if normals else None
     min_normals = cnv.get("min_normals", 5)
-    if mode == "run" and normals is not None and fewest and len(normals[fewest]) < min_normals:
+    fewest = min(normals, key=lambda s: len(normals[s])) if mode == "run" and normals else None
+    if fewest is not None and len(normals[fewest]) < min_normals:
         key = ("cnv", "reference")
-        related = len(normals) - 1 - len(normals[fewest])
+        related = len(normals) - 1 - len(normals[fewest])  # its family's other members
         problems.append(
             f"{_locate(key, files)}: 'cnv.reference' is run, but the run has {len(normals)} "
             f"sample(s): sample {fewest!r} has {len(normals[fewest])} unrelated other(s) as its "

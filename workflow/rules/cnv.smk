@@ -228,8 +228,7 @@ rule cnv_vcf:
             genes = read_gene_intervals(input.bed) if "bed" in input.keys() else []
             segments = with_median_log2(read_segments(input.cns), read_bin_log2(input.cnr))
             calls = call_cnvs(segments, sample.sex, CNV, genes)
-            run = CNV.reference == "run"
-            normals = len(PEDIGREE.unrelated(wildcards.sample)) if run else None
+            normals = len(PEDIGREE.unrelated(wildcards.sample)) if CNV.reference == "run" else None
             summary = summarise_cnv(wildcards.sample, calls, segments, CNV, normals=normals)
         elif CNV.enabled:
             calls = []

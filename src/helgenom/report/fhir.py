@@ -431,19 +431,16 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
     if cnv is not None:
         # Copy-number variants: the number of calls; losses, gains and the calls overlapping
         # the panel's genes as components.
-        assessed = cnv["assessed"]
-        summary(
-            "cnv",
-            "Copy-number variants",
-            cnv["interpretation"],
-            [
+        components: list[dict] = []
+        value: dict[str, Any] = {}  # none: not assessed (summary: data-absent reason)
+        if cnv["assessed"]:
+            components = [
                 _component(
                     _cc(LOCAL, f"cnv-count-{kind}", {"loss": "Losses", "gain": "Gains"}[kind]),
                     valueQuantity=_quantity(count),
                 )
-                for kind, count in (cnv["counts"].items() if assessed else ())
-            ]
-            + [
+                for kind, count in cnv["counts"].items()
+            ] + [
                 _component(
                     _cc(LOCAL, "cnv-panel-call", "CNV overlapping panel genes"),
                     valueString=(
@@ -452,10 +449,10 @@ def build_bundle(report: Mapping[str, Any], pdf: str | Path | None = None) -> di
                         f"{', '.join(c['genes'])}"
                     ),
                 )
-                for c in (cnv["panel_calls"] if assessed else ())
-            ],
-            **({"valueQuantity": _quantity(cnv["total"])} if assessed else {}),
-        )
+                for c in cnv["panel_calls"]
+            ]
+            value = {"valueQuantity": _quantity(cnv["total"])}
+        summary("cnv", "Copy-number variants", cnv["interpretation"], components, **value)
 
     family = report.get("family")
     if family is not None and family["family"] is not None:
